@@ -1,0 +1,157 @@
+"""Cases: inline in the suite or streamed from .jsonl, .csv or .yaml files.
+
+Files are read one case at a time, so a million-case file costs no more memory
+than a ten-case one. Every case remembers its file and line for error messages.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from evals.errors import InputError
+from evals.schema_errors import input_error
+from evals.yamlload import iter_yaml_list
+
+CASE_FILE_SUFFIXES = (".jsonl", ".csv", ".yaml", ".yml")
+CSV_SPECIAL_COLUMNS = ("id", "expect", "tags")
+
+
+class CaseSpec(BaseModel):
+    """One case as written in a suite or a cases file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | int | None = None
+    """Stable identifier; defaults to the case's 1-based position."""
+    vars: dict[str, Any] = {}
+    """Template variables, substituted into the prompt as data."""
+    expect: Any = None
+    """The expected answer, read by graders."""
+    graders: list[dict[str, Any]] = []
+    """Graders added to the suite's for this case only."""
+    tags: list[str] = []
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    id: str
+    vars: dict[str, Any]
+    expect: Any
+    grader_specs: tuple[dict[str, Any], ...]
+    tags: tuple[str, ...]
+    path: Path
+    line: int | None
+    grader_lines: tuple[int | None, ...] = field(default=())
+
+
+def _case_from(raw: Any, index: int, path: Path, line: int | None, tree: Any = None) -> Case:
+    if not isinstance(raw, dict):
+        raise InputError("a case must be a mapping with vars/expect (and optional id)", path, line)
+    try:
+        spec = CaseSpec.model_validate(raw)
+    except ValidationError as exc:
+        err = input_error(exc, tree if tree is not None else raw, path, CaseSpec, "case")
+        if err.line is None:
+            err = InputError(err.message, path, line)
+        raise err from None
+    grader_lines = tuple(
+        getattr(raw.get("graders"), "item_lines", None) or [line] * len(spec.graders)
+    )
+    return Case(
+        id=str(spec.id) if spec.id is not None else str(index),
+        vars=spec.vars,
+        expect=spec.expect,
+        grader_specs=tuple(spec.graders),
+        tags=tuple(spec.tags),
+        path=path,
+        line=line,
+        grader_lines=grader_lines,
+    )
+
+
+def iter_inline(items: list[Any], suite_path: Path) -> Iterator[Case]:
+    lines = getattr(items, "item_lines", [None] * len(items))
+    for index, (raw, line) in enumerate(zip(items, lines, strict=True), start=1):
+        yield _case_from(raw, index, suite_path, line)
+
+
+def _iter_jsonl(path: Path) -> Iterator[Case]:
+    with path.open(encoding="utf-8") as stream:
+        index = 0
+        for lineno, text in enumerate(stream, start=1):
+            if not text.strip():
+                continue
+            index += 1
+            try:
+                raw = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"invalid JSON ({exc.msg}): fix this line", path, lineno) from None
+            yield _case_from(raw, index, path, lineno)
+
+
+def _csv_value(text: str) -> Any:
+    """CSV cells are strings; an `expect` cell holding JSON (a list, a number) is decoded."""
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, ValueError):
+        return text
+
+
+def _iter_csv(path: Path) -> Iterator[Case]:
+    with path.open(encoding="utf-8", newline="") as stream:
+        reader = csv.DictReader(stream)
+        if not reader.fieldnames:
+            return
+        for index, row in enumerate(reader, start=1):
+            lineno = reader.line_num
+            if None in row:
+                raise InputError("more cells than header columns: fix this row", path, lineno)
+            raw: dict[str, Any] = {"vars": {}}
+            for column, cell in row.items():
+                if column == "expect":
+                    raw["expect"] = _csv_value(cell)
+                elif column == "tags":
+                    raw["tags"] = [t.strip() for t in cell.split(",") if t.strip()]
+                elif column == "id":
+                    raw["id"] = cell
+                else:
+                    raw["vars"][column] = cell
+            yield _case_from(raw, index, path, lineno)
+
+
+def _iter_yaml(path: Path) -> Iterator[Case]:
+    for index, (raw, line) in enumerate(iter_yaml_list(path), start=1):
+        yield _case_from(raw, index, path, line, tree=raw)
+
+
+def resolve_cases_file(ref: str, suite_path: Path, line: int | None) -> Path:
+    path = (suite_path.parent / ref).resolve()
+    if path.suffix not in CASE_FILE_SUFFIXES:
+        raise InputError(
+            f"cases file '{ref}' has an unknown type: use one of {', '.join(CASE_FILE_SUFFIXES)}",
+            suite_path,
+            line,
+        )
+    if not path.is_file():
+        raise InputError(
+            f"cases file '{ref}' does not exist (looked at {path}): fix the path, "
+            "which is relative to the suite file",
+            suite_path,
+            line,
+        )
+    return path
+
+
+def iter_file(path: Path) -> Iterator[Case]:
+    if path.suffix == ".jsonl":
+        return _iter_jsonl(path)
+    if path.suffix == ".csv":
+        return _iter_csv(path)
+    return _iter_yaml(path)

@@ -1,0 +1,220 @@
+"""Per-model-family request rules, and the adaptation of a request to them.
+
+Reasoning models reject parameters other models accept (`max_tokens`,
+`temperature`, `stop`, the `system` role) with HTTP 400. Adapting the request
+before sending, and saying what changed, turns a run of failures into a run of
+answers whose settings the report can show. The rules are data in
+evals/data/models.yaml; unknown models get permissive defaults.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, StrictBool, ValidationError
+
+from evals.modelnames import resolve_family
+
+MaxTokensParam = Literal["max_tokens", "max_completion_tokens"]
+SystemRole = Literal["system", "developer", "user"]
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a model accepts. Defaults fit local and third-party servers.
+
+    `system_role`: the role to send system instructions as; "user" means the
+    model accepts neither system nor developer, so they are folded into the
+    first user message. `model` and `family` only label notes and reports.
+    """
+
+    max_tokens_param: MaxTokensParam = "max_tokens"
+    temperature: bool = True
+    top_p: bool = True
+    system_role: SystemRole = "system"
+    reasoning_effort: bool = False
+    stop: bool = True
+    model: str = ""
+    family: str | None = None
+
+
+class _CapsEntry(BaseModel):
+    """Schema of one models.yaml entry or runner-profile override (all optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_tokens_param: MaxTokensParam | None = None
+    temperature: StrictBool | None = None
+    top_p: StrictBool | None = None
+    system_role: SystemRole | None = None
+    reasoning_effort: StrictBool | None = None
+    stop: StrictBool | None = None
+
+
+_FIELDS = tuple(_CapsEntry.model_fields)
+OVERRIDABLE_FIELDS: tuple[str, ...] = _FIELDS
+"""Capability fields a runner profile may override (for schemas and messages)."""
+
+
+def _parse(raw: Any, what: str) -> dict[str, Any]:
+    """Validate an entry; return only the fields it sets. Errors name the key."""
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"{what} must be a mapping, got {type(raw).__name__}")
+    try:
+        entry = _CapsEntry.model_validate(dict(raw))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = err["loc"][0] if err["loc"] else "?"
+        if err["type"] == "extra_forbidden":
+            raise ValueError(
+                f"{what}: unknown key {key!r} (allowed: {', '.join(_FIELDS)})"
+            ) from None
+        raise ValueError(f"{what}: {key!r} {err['msg']}") from None
+    return {k: v for k, v in entry.model_dump(exclude_unset=True).items() if v is not None}
+
+
+@lru_cache(maxsize=1)
+def _table() -> Mapping[str, Mapping[str, Any]]:
+    """models.yaml, validated, read once."""
+    from importlib.resources import files
+
+    import yaml
+
+    text = files("evals").joinpath("data", "models.yaml").read_text(encoding="utf-8")
+    models = (yaml.safe_load(text) or {}).get("models") or {}
+    return MappingProxyType(
+        {
+            str(name): MappingProxyType(_parse(raw, f"evals/data/models.yaml: {name}"))
+            for name, raw in models.items()
+        }
+    )
+
+
+def known_families() -> list[str]:
+    """Model families with rules in models.yaml, sorted."""
+    return sorted(_table())
+
+
+def capabilities_for(model: str, overrides: Mapping[str, Any] | None = None) -> Capabilities:
+    """Capabilities of `model`: its family's rules, or defaults, then `overrides`.
+
+    `overrides` is the runner profile's per-model dict; it may set any rule field
+    (e.g. make a local reasoning model use max_completion_tokens). An unknown key
+    raises ValueError naming it.
+    """
+    table = _table()
+    family = resolve_family(model, table)
+    caps = Capabilities(model=model, family=family)
+    if family is not None:
+        caps = replace(caps, **table[family])
+    if overrides:
+        caps = replace(caps, **_parse(overrides, f"capability override for {model!r}"))
+    return caps
+
+
+def _text_of(content: Any) -> str:
+    """Plain text of a message content: a string or a list of text parts."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = [
+            str(p.get("text", ""))
+            for p in content
+            if isinstance(p, Mapping) and p.get("type") == "text"
+        ]
+        return "\n".join(texts)
+    return str(content)
+
+
+def _prepend(content: Any, text: str) -> Any:
+    """Put `text` before a user message's content, keeping its shape."""
+    if content is None or content == "":
+        return text
+    if isinstance(content, list):
+        return [{"type": "text", "text": text}, *content]
+    return f"{text}\n\n{content}"
+
+
+def _fold_system(messages: list[dict], name: str, notes: list[str]) -> list[dict]:
+    """Fold system/developer messages into user messages for models with neither."""
+    leading: list[str] = []
+    out: list[dict] = []
+    first_user: int | None = None
+    converted = 0
+    for msg in messages:
+        role = msg.get("role")
+        if role in ("system", "developer"):
+            if first_user is None:
+                leading.append(_text_of(msg.get("content")))
+                continue
+            # Later instructions stay where they are, as user turns.
+            msg = {**msg, "role": "user"}
+            converted += 1
+        elif role == "user" and first_user is None:
+            first_user = len(out)
+        out.append(msg)
+    if leading:
+        text = "\n\n".join(t for t in leading if t)
+        if first_user is None:
+            out.insert(0, {"role": "user", "content": text})
+        else:
+            target = out[first_user]
+            out[first_user] = {**target, "content": _prepend(target.get("content"), text)}
+        notes.append(
+            f"system message folded into the first user message: {name} accepts "
+            "neither system nor developer"
+        )
+    if converted:
+        notes.append(f"{converted} later system message(s) sent as user: {name}")
+    return out
+
+
+def adapt_request(
+    messages: list[dict], params: dict, caps: Capabilities
+) -> tuple[list[dict], dict, list[str]]:
+    """Return (messages, params, notes) rewritten for `caps`; inputs are not mutated.
+
+    Renames max_tokens <-> max_completion_tokens (if both are given, keeps the
+    one the model wants), drops unsupported temperature / top_p / stop /
+    reasoning_effort, and maps system <-> developer or folds system into user.
+    Each note says what changed, for the report.
+    """
+    name = caps.model or caps.family or "this model"
+    notes: list[str] = []
+    new_params = copy.deepcopy(dict(params))
+    new_messages = copy.deepcopy(list(messages))
+
+    want = caps.max_tokens_param
+    other = "max_completion_tokens" if want == "max_tokens" else "max_tokens"
+    if other in new_params:
+        if want in new_params:
+            del new_params[other]
+            notes.append(f"{other} dropped: {want} also given and {name} wants {want}")
+        else:
+            new_params[want] = new_params.pop(other)
+            notes.append(f"{other} sent as {want}")
+
+    for key in ("temperature", "top_p", "stop", "reasoning_effort"):
+        if key in new_params and not getattr(caps, key):
+            del new_params[key]
+            notes.append(f"{key} dropped: not supported by {name}")
+
+    if caps.system_role == "user":
+        new_messages = _fold_system(new_messages, name, notes)
+    else:
+        source = "developer" if caps.system_role == "system" else "system"
+        count = 0
+        for i, msg in enumerate(new_messages):
+            if msg.get("role") == source:
+                new_messages[i] = {**msg, "role": caps.system_role}
+                count += 1
+        if count:
+            notes.append(f"role {source} sent as {caps.system_role} ({count} message(s))")
+    return new_messages, new_params, notes

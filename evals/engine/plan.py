@@ -1,0 +1,92 @@
+"""The plan: every (case × prompt variant × model × repeat) as one request, streamed.
+
+One plan per model, so each endpoint's workers draw from their own stream and a
+slow endpoint never holds back a fast one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any
+
+from evals.cases import Case
+from evals.endpoints.capabilities import adapt_request, capabilities_for
+from evals.engine.executor import canonical_json
+from evals.render import PromptTemplate
+from evals.runner import ModelSpec
+from evals.suite import Suite
+
+
+@dataclass(slots=True)
+class Job:
+    suite: Suite
+    case: Case
+    prompt: str
+    model: ModelSpec
+    repeat: int
+    body: dict[str, Any]
+    request_hash: str
+
+
+def request_hash(base_url: str, body: dict[str, Any], repeat: int) -> str:
+    """Canonical identity of a request: same inputs, same hash, whatever the key order."""
+    payload = canonical_json({"base_url": base_url, "body": body, "repeat": repeat})
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def selected_prompts(suite: Suite, names: Sequence[str]) -> list[PromptTemplate]:
+    if not names:
+        return list(suite.prompts.values())
+    return [suite.prompts[name] for name in names if name in suite.prompts]
+
+
+def build_body(
+    model: ModelSpec, suite_params: dict[str, Any], messages: list[dict]
+) -> tuple[dict, list[str]]:
+    params = {**suite_params, **model.params}
+    caps = capabilities_for(model.api_model, model.capabilities or None)
+    messages, params, notes = adapt_request(messages, params, caps)
+    return {"model": model.api_model, "messages": messages, **params}, notes
+
+
+def plan_model(
+    suites: Sequence[Suite],
+    model: ModelSpec,
+    base_url: str,
+    prompts: Sequence[str] = (),
+    repeat: int = 1,
+    limit: int | None = None,
+) -> Iterator[Job]:
+    for suite in suites:
+        variants = selected_prompts(suite, prompts)
+        for case in islice(suite.cases(), limit):
+            for template in variants:
+                body, _ = build_body(model, suite.params, template.render(case.vars))
+                for index in range(repeat):
+                    yield Job(
+                        suite=suite,
+                        case=case,
+                        prompt=template.name,
+                        model=model,
+                        repeat=index,
+                        body=body,
+                        request_hash=request_hash(base_url, body, index),
+                    )
+
+
+def count_planned(
+    suites: Sequence[Suite],
+    prompts: Sequence[str],
+    repeat: int,
+    limit: int | None,
+    case_counts: dict[str, int],
+    models: int,
+) -> int:
+    total = 0
+    for suite in suites:
+        cases = case_counts[suite.name] if limit is None else min(limit, case_counts[suite.name])
+        total += cases * len(selected_prompts(suite, prompts)) * repeat
+    return total * models

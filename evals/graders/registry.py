@@ -1,0 +1,133 @@
+"""Grader specs (the `graders:` entries of a suite) -> grader objects, and combining results.
+
+One dict, REGISTRY, maps a `type:` to a grader class. A class declares its options
+as a pydantic model (`extra="forbid"`), so a typo in a spec is caught at load time
+with a message naming the key, not silently ignored during a paid run.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import ValidationError
+
+from evals.graders.base import BaseGrader, GradeContext, Grader, GraderSpecError
+from evals.graders.json_graders import JsonGrader
+from evals.graders.numeric import NumericGrader
+from evals.graders.text import ContainsGrader, ExactGrader, RegexGrader
+from evals.records import GradeResult
+
+NEGATION_PREFIX = "not-"
+
+REGISTRY: dict[str, type[BaseGrader]] = {
+    cls.base_type: cls
+    for cls in (ExactGrader, ContainsGrader, RegexGrader, NumericGrader, JsonGrader)
+}
+KNOWN_TYPES: tuple[str, ...] = tuple(REGISTRY)
+
+
+def _known_list() -> str:
+    return ", ".join(REGISTRY) + f" (any may be prefixed with {NEGATION_PREFIX!r})"
+
+
+def _suggest(word: str, choices: Sequence[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}? " if close else ""
+
+
+def _resolve_type(spec: Mapping[str, Any]) -> tuple[type[BaseGrader], bool]:
+    if "type" not in spec:
+        raise GraderSpecError(f"grader has no `type`; known types: {_known_list()}", key="type")
+    type_name = spec["type"]
+    if not isinstance(type_name, str):
+        raise GraderSpecError(
+            f"grader `type` must be a string, got {type_name!r}; known types: {_known_list()}",
+            key="type",
+        )
+    negated = type_name.startswith(NEGATION_PREFIX)
+    base = type_name.removeprefix(NEGATION_PREFIX)
+    if base.startswith(NEGATION_PREFIX):
+        raise GraderSpecError(
+            f"grader type {type_name!r} negates more than once; "
+            f"use {base.removeprefix(NEGATION_PREFIX)!r} or {base!r}",
+            key="type",
+        )
+    if base not in REGISTRY:
+        choices = [f"{NEGATION_PREFIX}{t}" for t in REGISTRY] if negated else list(REGISTRY)
+        raise GraderSpecError(
+            f"unknown grader type {type_name!r}; {_suggest(type_name, choices)}"
+            f"known types: {_known_list()}",
+            key="type",
+        )
+    return REGISTRY[base], negated
+
+
+def _option_names(cls: type[BaseGrader]) -> list[str]:
+    return sorted(f.alias or name for name, f in cls.Options.model_fields.items())
+
+
+def _option_error(exc: ValidationError, type_name: str, cls: type[BaseGrader]) -> GraderSpecError:
+    """The first pydantic error as one sentence naming the key."""
+    first = exc.errors()[0]
+    key = str(first["loc"][0]) if first["loc"] else None
+    allowed = _option_names(cls)
+    if first["type"] == "extra_forbidden":
+        return GraderSpecError(
+            f"unknown option {key!r} for grader {type_name!r}; {_suggest(key or '', allowed)}"
+            f"allowed options: type, {', '.join(allowed)}",
+            key=key,
+        )
+    message = first["msg"].removeprefix("Value error, ")
+    return GraderSpecError(
+        f"option {key!r} of grader {type_name!r}: {message} (got {first.get('input')!r})", key=key
+    )
+
+
+def build_grader(spec: Mapping[str, Any]) -> Grader:
+    """A grader from one `graders:` entry; raises GraderSpecError saying what to fix."""
+    if not isinstance(spec, Mapping):
+        raise GraderSpecError(
+            f"a grader must be a mapping like {{type: exact}}, got {spec!r}", key=None
+        )
+    cls, negated = _resolve_type(spec)
+    type_name = str(spec["type"])
+    raw = {str(k): v for k, v in spec.items() if k != "type"}
+    try:
+        options = cls.Options.model_validate(raw)
+    except ValidationError as exc:
+        raise _option_error(exc, type_name, cls) from None
+    try:
+        return cls(options, negated=negated)
+    except GraderSpecError as exc:
+        raise GraderSpecError(f"grader {type_name!r}: {exc}", key=exc.key) from None
+
+
+def grade_all(graders: Sequence[Grader], output: str, ctx: GradeContext) -> list[GradeResult]:
+    """Each grader's result on one output, in order."""
+    return [grader.grade(output, ctx) for grader in graders]
+
+
+def combine(results: Sequence[GradeResult]) -> GradeResult:
+    """One case result: passes when all pass; score is the unweighted mean.
+
+    No results at all is an error, not a vacuous pass: a case nobody checked has
+    not passed anything.
+    """
+    if not results:
+        return GradeResult(
+            False, 0.0, "no graders to apply: add a `graders:` list to the suite or case", True
+        )
+    failures = [r for r in results if not r.passed or r.error]
+    score = sum(r.score for r in results) / len(results)
+    if failures:
+        reason = "; ".join(r.reason for r in failures)
+    else:
+        reason = f"all {len(results)} grader{'s' if len(results) != 1 else ''} passed"
+    return GradeResult(
+        passed=not failures,
+        score=score,
+        reason=reason,
+        error=any(r.error for r in results),
+    )

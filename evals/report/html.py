@@ -1,0 +1,339 @@
+"""Self-contained HTML report: one file, inline CSS and JS, no external URLs.
+
+`render_html` / `write_html` take the summary JSON dict (see DESIGN.md, "Summary
+JSON") and an iterable of per-case result dicts. Cases are streamed through the
+template (a generator is fine), so a large run is never held as one big string
+by `write_html`.
+
+All data reaches the page through Jinja2 autoescaping; nothing from a summary or
+a case is marked safe. A Content-Security-Policy (no network at all, only the
+report's own inline script, pinned by hash) is defence in depth on top of that.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+import math
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+__all__ = ["render_html", "write_html"]
+
+_TEMPLATE = "report.html.j2"
+_TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+
+# Outputs longer than this (characters or lines) are collapsed in a <details>.
+_COLLAPSE_CHARS = 600
+_COLLAPSE_LINES = 12
+_PREVIEW_CHARS = 160
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def _num(value: Any) -> float | None:
+    """A finite float, or None when unknown (None, missing, NaN, not a number)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def fmt_int(value: Any) -> str | None:
+    f = _num(value)
+    return None if f is None else f"{round(f):,}"
+
+
+def fmt_seconds(value: Any) -> str | None:
+    f = _num(value)
+    return None if f is None else f"{f:.2f}"
+
+
+def fmt_score(value: Any) -> str | None:
+    f = _num(value)
+    return None if f is None else f"{f:.3f}"
+
+
+def fmt_pct(value: Any) -> str | None:
+    f = _num(value)
+    return None if f is None else f"{f * 100:.1f}"
+
+
+def fmt_usd(value: Any) -> str | None:
+    """Dollars with enough digits for tiny sums: $0.000021, $0.00228, $1,234.57."""
+    f = _num(value)
+    if f is None:
+        return None
+    sign = "-" if f < 0 else ""
+    a = abs(f)
+    if a == 0:
+        return "$0.00"
+    if a >= 1:
+        return f"{sign}${a:,.2f}"
+    # three significant digits, at least two decimals, at most twelve
+    decimals = min(12, max(2, -math.floor(math.log10(a)) + 2))
+    text = f"{a:.{decimals}f}"
+    if float(text) == 0:
+        return f"<${10**-decimals:.{decimals}f}"
+    whole, frac = text.split(".")
+    frac = frac.rstrip("0").ljust(2, "0")
+    return f"{sign}${whole}.{frac}"
+
+
+def _compact_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _text_block(text: str | None) -> dict[str, Any] | None:
+    """A piece of text, with a preview when it is long enough to collapse."""
+    if text is None:
+        return None
+    long = len(text) > _COLLAPSE_CHARS or text.count("\n") >= _COLLAPSE_LINES
+    preview = None
+    if long:
+        first = text.strip().split("\n", 1)[0]
+        preview = first[:_PREVIEW_CHARS].rstrip() + "…"
+    return {"text": text, "long": long, "preview": preview, "chars": f"{len(text):,}"}
+
+
+# --------------------------------------------------------------------------- view models
+
+
+def _row_view(row: Mapping[str, Any]) -> dict[str, Any]:
+    acc = _num(row.get("accuracy"))
+    lo = _num(row.get("ci_low"))
+    hi = _num(row.get("ci_high"))
+    cost = _num(row.get("cost_usd"))
+    samples = _num(row.get("samples"))
+    per_case = cost / samples if cost is not None and samples else None
+
+    bar = None
+    if acc is not None:
+        clamp = lambda x: min(100.0, max(0.0, x * 100))  # noqa: E731
+        bar = {"acc": f"{clamp(acc):.2f}", "lo": None, "width": None}
+        if lo is not None and hi is not None and hi >= lo:
+            bar["lo"] = f"{clamp(lo):.2f}"
+            bar["width"] = f"{clamp(hi) - clamp(lo):.2f}"
+
+    ci = None
+    if lo is not None and hi is not None:
+        ci = f"[{lo * 100:.1f}–{hi * 100:.1f}]"
+
+    return {
+        "suite": str(row.get("suite", "")),
+        "prompt": str(row.get("prompt", "")),
+        "model": str(row.get("model", "")),
+        "accuracy": fmt_pct(acc),
+        "ci": ci,
+        "bar": bar,
+        "passed": fmt_int(row.get("passed")),
+        "samples": fmt_int(row.get("samples")),
+        "cases": fmt_int(row.get("cases")),
+        "errors": fmt_int(row.get("errors")),
+        "has_errors": (_num(row.get("errors")) or 0) > 0,
+        "mean_score": fmt_score(row.get("mean_score")),
+        "p50": fmt_seconds(row.get("latency_p50_s")),
+        "p95": fmt_seconds(row.get("latency_p95_s")),
+        "ttft": fmt_seconds(row.get("ttft_p50_s")),
+        "prompt_tokens": fmt_int(row.get("prompt_tokens")),
+        "cached_tokens": fmt_int(row.get("cached_tokens")),
+        "completion_tokens": fmt_int(row.get("completion_tokens")),
+        "reasoning_tokens": fmt_int(row.get("reasoning_tokens")),
+        "cost": fmt_usd(cost),
+        "grader_cost": fmt_usd(row.get("grader_cost_usd")),
+        "cost_per_1k": fmt_usd(per_case * 1000 if per_case is not None else None),
+        "best_accuracy": False,
+        "cheapest": False,
+        "_acc": acc,
+        "_per_case": per_case,
+    }
+
+
+def _mark_best(rows: list[dict[str, Any]]) -> None:
+    """Best accuracy and cheapest cost (per case) within each suite; ties all marked.
+
+    Only suites with more than one row get marks: a lone row is trivially "best".
+    """
+    by_suite: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        by_suite.setdefault(r["suite"], []).append(r)
+    for group in by_suite.values():
+        if len(group) < 2:
+            continue
+        accs = [r["_acc"] for r in group if r["_acc"] is not None]
+        if accs:
+            best = max(accs)
+            for r in group:
+                r["best_accuracy"] = r["_acc"] is not None and math.isclose(r["_acc"], best)
+        costs = [r["_per_case"] for r in group if r["_per_case"] is not None]
+        if costs:
+            cheapest = min(costs)
+            for r in group:
+                pc = r["_per_case"]
+                r["cheapest"] = pc is not None and math.isclose(pc, cheapest, abs_tol=1e-15)
+
+
+def _grade_view(g: Mapping[str, Any]) -> dict[str, Any]:
+    err = g.get("error")
+    error_text = None
+    if isinstance(err, str) and err:
+        error_text = err
+    elif err is True:
+        error_text = "grader error"
+    passed = g.get("passed")
+    status = "error" if error_text else ("pass" if passed is True else "fail")
+    return {
+        "type": str(g.get("type", "?")),
+        "status": status,
+        "score": fmt_score(g.get("score")),
+        "reason": str(g.get("reason") or ""),
+        "error": error_text,
+    }
+
+
+def _case_view(c: Mapping[str, Any]) -> dict[str, Any]:
+    error = c.get("error")
+    passed = c.get("passed")
+    status = "error" if error or passed is None else ("pass" if passed else "fail")
+
+    expect = c.get("expect")
+    if isinstance(expect, str):
+        expect_text = expect
+    else:
+        expect_text = None if expect is None else _compact_json(expect)
+
+    vars_ = c.get("vars")
+    output = c.get("output")
+    finish = c.get("finish_reason")
+    grades = c.get("grades") or []
+    return {
+        "suite": str(c.get("suite", "")),
+        "case_id": str(c.get("case_id", "")),
+        "prompt": str(c.get("prompt", "")),
+        "model": str(c.get("model", "")),
+        "repeat": "" if c.get("repeat") is None else str(c.get("repeat")),
+        "vars": _text_block(_compact_json(vars_)) if vars_ else None,
+        "expect": _text_block(expect_text),
+        "output": _text_block(None if output is None else str(output)),
+        "error": None if not error else str(error),
+        "finish_reason": str(finish) if finish and finish != "stop" else None,
+        "status": status,
+        "score": fmt_score(c.get("score")),
+        "grades": [_grade_view(g) for g in grades if isinstance(g, Mapping)],
+        "latency": fmt_seconds(c.get("latency_s")),
+        "prompt_tokens": fmt_int(c.get("prompt_tokens")),
+        "cached_tokens": fmt_int(c.get("cached_tokens")),
+        "completion_tokens": fmt_int(c.get("completion_tokens")),
+        "reasoning_tokens": fmt_int(c.get("reasoning_tokens")),
+        "cost": fmt_usd(c.get("cost_usd")),
+    }
+
+
+def _case_views(cases: Iterable[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
+    for c in cases:
+        yield _case_view(c)
+
+
+# --------------------------------------------------------------------------- template
+
+
+def _csp_hash(text: Any) -> str:
+    digest = hashlib.sha256(str(text).encode("utf-8")).digest()
+    return "sha256-" + base64.b64encode(digest).decode("ascii")
+
+
+_env: jinja2.Environment | None = None
+
+
+def _environment() -> jinja2.Environment:
+    global _env
+    if _env is None:
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(_TEMPLATE_DIR)),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        env.filters["csp_hash"] = _csp_hash
+        _env = env
+    return _env
+
+
+def _context(
+    summary: Mapping[str, Any],
+    cases: Iterable[Mapping[str, Any]],
+    title: str | None,
+) -> dict[str, Any]:
+    rows = [_row_view(r) for r in summary.get("rows") or [] if isinstance(r, Mapping)]
+    _mark_best(rows)
+    suites = summary.get("suites") or sorted({r["suite"] for r in rows})
+    run_id = str(summary.get("run_id") or "")
+    warnings = [str(w) for w in summary.get("warnings") or []]
+    prices_as_of = summary.get("prices_as_of")
+    generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return {
+        "title": title or (f"Eval report · {run_id}" if run_id else "Eval report"),
+        "run_id": run_id,
+        "suites": [str(s) for s in suites],
+        "started_at": None if summary.get("started_at") is None else str(summary["started_at"]),
+        "finished_at": (
+            None if summary.get("finished_at") is None else str(summary["finished_at"])
+        ),
+        "complete": bool(summary.get("complete")),
+        "warnings": warnings,
+        "rows": rows,
+        "cases": _case_views(cases),
+        "generated_at": generated,
+        "prices_as_of": None if prices_as_of is None else str(prices_as_of),
+    }
+
+
+def _generate(
+    summary: Mapping[str, Any],
+    cases: Iterable[Mapping[str, Any]],
+    title: str | None,
+) -> Iterator[str]:
+    template = _environment().get_template(_TEMPLATE)
+    return template.generate(**_context(summary, cases, title))
+
+
+def render_html(
+    summary: Mapping[str, Any],
+    cases: Iterable[Mapping[str, Any]],
+    *,
+    title: str | None = None,
+) -> str:
+    """The whole report as one HTML string."""
+    return "".join(_generate(summary, cases, title))
+
+
+def write_html(
+    path: Path | str | os.PathLike[str],
+    summary: Mapping[str, Any],
+    cases: Iterable[Mapping[str, Any]],
+    title: str | None = None,
+) -> None:
+    """Stream the report to `path` (written to a temporary file, then renamed)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with tmp.open("w", encoding="utf-8", newline="\n") as fh:
+            for chunk in _generate(summary, cases, title):
+                fh.write(chunk)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()

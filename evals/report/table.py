@@ -1,0 +1,66 @@
+"""The comparison table printed at the end of `evals run` (rich)."""
+
+from __future__ import annotations
+
+from typing import Any, TextIO
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def _num(value: float | None, fmt: str) -> str:
+    return "—" if value is None else format(value, fmt)
+
+
+def _cost(value: float | None) -> str:
+    if value is None:
+        return "unknown"
+    return f"${value:.6f}" if value < 0.01 else f"${value:.4f}"
+
+
+def print_summary(summary: dict[str, Any], file: TextIO) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"run {summary['run_id']}", title_justify="left")
+    for header in (
+        "suite",
+        "prompt",
+        "model",
+        "accuracy",
+        "95% CI",
+        "pass/n",
+        "err",
+        "p50 s",
+        "p95 s",
+        "prompt tok",
+        "cached",
+        "compl tok",
+        "reason",
+        "cost",
+    ):
+        numeric = header not in ("suite", "prompt", "model")
+        table.add_column(header, justify="right" if numeric else "left")
+    for row in summary["rows"]:
+        ci = f"{_pct(row['ci_low'])}–{_pct(row['ci_high'])}" if row["ci_low"] is not None else "—"
+        table.add_row(
+            row["suite"],
+            row["prompt"],
+            row["model"],
+            _pct(row["accuracy"]),
+            ci,
+            f"{row['passed']}/{row['samples'] - row['errors']}",
+            str(row["errors"]),
+            _num(row["latency_p50_s"], ".2f"),
+            _num(row["latency_p95_s"], ".2f"),
+            _num(row["prompt_tokens"], ","),
+            _num(row["cached_tokens"], ","),
+            _num(row["completion_tokens"], ","),
+            _num(row["reasoning_tokens"], ","),
+            _cost(row["cost_usd"]),
+        )
+    console = Console(file=file, width=200 if not file.isatty() else None)
+    console.print(table)
+    for warning in summary.get("warnings", []):
+        console.print(f"[yellow]warning:[/yellow] {warning}", markup=True, highlight=False)

@@ -1,0 +1,52 @@
+"""Write a run's report folder (summary.json, index.html) from the store."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from evals.report.summary import build_summary
+from evals.store import Store
+
+
+def case_rows(store: Store, run_id: str) -> Iterator[dict[str, Any]]:
+    """Per-sample rows for the HTML report, streamed from the store."""
+    for row in store.results(run_id):
+        yield {
+            "suite": row["suite"],
+            "case_id": row["case_id"],
+            "prompt": row["prompt"],
+            "model": row["model"],
+            "repeat": row["repeat"],
+            "vars": json.loads(row["vars"]),
+            "expect": json.loads(row["expect"]),
+            "output": row["output"],
+            "passed": None if row["error"] else bool(row["passed"]),
+            "score": row["score"],
+            "grades": json.loads(row["grades"]),
+            "error": row["error"],
+            "finish_reason": row["finish_reason"],
+            "latency_s": row["latency_s"],
+            "prompt_tokens": row["prompt_tokens"],
+            "cached_tokens": row["cached_tokens"],
+            "completion_tokens": row["completion_tokens"],
+            "reasoning_tokens": row["reasoning_tokens"],
+            "cost_usd": row["cost_usd"],
+        }
+
+
+def write_summary_json(summary: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+
+
+def write_report(store: Store, run_id: str, out_dir: Path) -> dict[str, Any]:
+    """Write `out_dir/summary.json` and `out_dir/index.html`; return the summary."""
+    from evals.report.html import write_html
+
+    summary = build_summary(store, run_id)
+    write_summary_json(summary, out_dir / "summary.json")
+    write_html(out_dir / "index.html", summary, case_rows(store, run_id))
+    return summary

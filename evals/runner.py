@@ -1,0 +1,104 @@
+"""Runner profiles: which models, on which endpoints, with which limits and prices."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from evals.errors import InputError
+from evals.schema_errors import input_error
+from evals.yamlload import load_yaml
+
+
+class ServeSpec(BaseModel):
+    """How `evals run` starts a local server for an endpoint, and stops it afterwards."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    command: list[str] = Field(min_length=1)
+    """argv; `{port}` is replaced by a free port, `{python}` by this interpreter."""
+    ready: str = "/v1/models"
+    """Path polled (GET, relative to the endpoint's host) until it answers 200."""
+    startup_timeout_s: float = 120.0
+    env: dict[str, str] = {}
+
+
+class EndpointSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str
+    """OpenAI-compatible base URL; may contain `{port}` when `serve:` starts it."""
+    api_key_env: str | None = None
+    """Name of the environment variable holding the key; null for local servers."""
+    max_concurrency: int = Field(default=8, ge=1)
+    rpm: int | None = Field(default=None, ge=1)
+    tpm: int | None = Field(default=None, ge=1)
+    timeout_s: float = Field(default=120.0, gt=0)
+    max_attempts: int = Field(default=6, ge=1)
+    serve: ServeSpec | None = None
+
+
+class ModelSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    """The name used in reports and `-m`; unique within the profile."""
+    endpoint: str
+    model: str | None = None
+    """The model name sent to the endpoint; defaults to `id`."""
+    params: dict[str, Any] = {}
+    """Request parameters that override the suite's."""
+    capabilities: dict[str, Any] = {}
+    """Overrides of evals/data/models.yaml for this model (e.g. max_tokens_param)."""
+
+    @property
+    def api_model(self) -> str:
+        return self.model or self.id
+
+
+class RunnerProfile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    endpoints: dict[str, EndpointSpec]
+    models: list[ModelSpec] = Field(min_length=1)
+    pricing: dict[str, dict[str, Any]] = {}
+    """USD per 1M tokens per model; overrides evals/data/pricing.yaml."""
+
+    @model_validator(mode="after")
+    def _references(self) -> RunnerProfile:
+        seen: set[str] = set()
+        for index, model in enumerate(self.models):
+            if model.endpoint not in self.endpoints:
+                known = ", ".join(sorted(self.endpoints))
+                raise ValueError(
+                    f"models[{index}] ({model.id}) uses endpoint '{model.endpoint}', "
+                    f"which is not defined (defined: {known})"
+                )
+            if model.id in seen:
+                raise ValueError(f"model id '{model.id}' appears twice: ids must be unique")
+            seen.add(model.id)
+        return self
+
+
+def load_runner(path: str | Path) -> RunnerProfile:
+    path = Path(path)
+    tree = load_yaml(path)
+    if not isinstance(tree, dict):
+        raise InputError("a runner profile must be a YAML mapping (endpoints, models)", path, 1)
+    try:
+        profile = RunnerProfile.model_validate(tree)
+    except ValidationError as exc:
+        raise input_error(exc, tree, path, RunnerProfile, "runner profile") from None
+    _check_pricing(profile, path, tree)
+    return profile
+
+
+def _check_pricing(profile: RunnerProfile, path: Path, tree: Any) -> None:
+    from evals.pricing import PriceTable
+
+    try:
+        PriceTable.bundled().with_overrides(profile.pricing)
+    except ValueError as exc:
+        raise InputError(f"pricing: {exc}", path, tree.key_lines.get("pricing")) from None

@@ -1,0 +1,300 @@
+"""Endpoint handlers: parse, validate, then quota -> faults -> rate limit -> answer -> log.
+
+Handlers are synchronous and run on the event loop thread, so the shared state (attempt
+counts, rate windows, the log file) needs no locks. Waiting (latency, pacing, stalls) is
+left to the HTTP layer through the returned ``Reply``.
+
+Request log (``log_path``): one JSON object per line, flushed at once, for every HTTP
+request handled::
+
+    {"ts": 1730000000.123,          # time.time() when handled
+     "model": "sim-good",           # the body's "model" (null for GET / unparsable bodies)
+     "endpoint": "/v1/chat/completions",
+     "body_sha256": "...",          # sha256 of the canonical JSON body (raw bytes if not JSON)
+     "attempt": 1,                  # 1-based count of requests with this identical body
+     "status": 200,                 # HTTP status sent; null for disconnect/stall faults
+     "fault": null,                 # fault kind injected, or null
+     "stream": false,
+     "request": {...},              # the parsed JSON body (null when unparsable / GET)
+     "response_text": "19",         # answer content; null for errors, faults, embeddings
+     "usage": {...},                # usage object sent; null when none was sent
+     "correct": true}               # hash decision for checkable prompts; null otherwise
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import time
+from typing import Any
+
+from evals.sim import payloads
+from evals.sim.behaviour import answer_chat, embedding, last_user_text, latency_s, text_tokens
+from evals.sim.config import FaultConfig, ModelConfig, SimConfig
+from evals.sim.faults import STATUS_FAULTS, AttemptCounter, canonical_sha256, select_fault
+from evals.sim.ratelimit import Limiter, retry_headers
+from evals.sim.reply import Reply, error_reply, json_reply
+from evals.sim.validate import check_chat, check_embeddings
+
+HEALTH_BODY = b'{"status": "ok"}'
+
+
+class RequestLog:
+    """Append-only JSONL request log, flushed per line so tests can read it at any time."""
+
+    def __init__(self, path: str) -> None:
+        self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 (lives as long as the server)
+
+    def write(self, record: dict[str, Any]) -> None:
+        self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class App:
+    """All endpoint logic and state of one simulator instance."""
+
+    def __init__(self, config: SimConfig, log_path: str | None = None) -> None:
+        self.models = config.models
+        self.limiters = {n: Limiter(m.rpm, m.tpm) for n, m in self.models.items() if m.rpm or m.tpm}
+        self.attempts = AttemptCounter()
+        self.log = RequestLog(log_path) if log_path else None
+        self._ids = itertools.count(1)
+        listing = {"object": "list", "data": [payloads.model_object(n) for n in self.models]}
+        self._models_body = json.dumps(listing).encode()
+
+    def close(self) -> None:
+        if self.log is not None:
+            self.log.close()
+
+    def handle(self, method: str, target: str, raw: bytes) -> Reply:
+        """Route one HTTP request."""
+        path = target.split("?", 1)[0]
+        if method == "POST":
+            if path == "/v1/chat/completions":
+                return self._post(path, raw, self._chat)
+            if path == "/v1/embeddings":
+                return self._post(path, raw, self._embeddings)
+        reply = self._get(path) if method in ("GET", "HEAD") else None
+        if reply is None:
+            reply = error_reply(404, f"Invalid URL ({method} {path})")
+        if self.log is not None:
+            self.log.write(_record(path, status=reply.status))
+        return reply
+
+    def _get(self, path: str) -> Reply | None:
+        if path == "/v1/models":
+            return Reply(body=self._models_body)
+        if path.startswith("/v1/models/"):
+            name = path[len("/v1/models/") :]
+            if name in self.models:
+                return json_reply(payloads.model_object(name))
+            return _no_model(name)
+        if path in ("/health", "/healthz"):
+            return Reply(body=HEALTH_BODY)
+        return None
+
+    def _post(self, path: str, raw: bytes, handler: Any) -> Reply:
+        """Shared POST path: JSON parsing, model lookup, attempt counting, logging."""
+        log = self.log
+        rec = _record(path) if log is not None else None
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        model = None
+        if not isinstance(body, dict):
+            sha = hashlib.sha256(raw).hexdigest()
+            attempt = self.attempts.next(sha) if log is not None else 0
+            reply = error_reply(
+                400,
+                "We could not parse the JSON body of your request. (HINT: This likely means "
+                "you aren't using your HTTP library correctly. The OpenAI API expects a JSON "
+                "payload, but what was sent was not valid JSON.)",
+            )
+        else:
+            name = body.get("model")
+            model = self.models.get(name) if isinstance(name, str) else None
+            sha, attempt = "", 0
+            if log is not None or (model is not None and model.faults):
+                sha = canonical_sha256(body)
+                attempt = self.attempts.next(sha)
+            if rec is not None:
+                rec.update(model=name, request=body)
+            if name is None:
+                reply = error_reply(
+                    400,
+                    "you must provide a model parameter",
+                    param="model",
+                    code="missing_required_parameter",
+                )
+            elif model is None:
+                reply = _no_model(str(name))
+            else:
+                reply = handler(model, body, sha, attempt, rec)
+        if rec is not None and log is not None:
+            rec.update(body_sha256=sha, attempt=attempt)
+            if reply.action not in ("disconnect", "stall"):
+                rec["status"] = reply.status
+            log.write(rec)
+        return reply
+
+    def _gate(self, model: ModelConfig, sha: str, attempt: int) -> tuple[Reply | None, FaultConfig | None]:
+        """Quota and fault checks that come before any answer is computed."""
+        if model.insufficient_quota:
+            return error_reply(
+                429,
+                "You exceeded your current quota, please check your plan and billing details.",
+                type_="insufficient_quota",
+                code="insufficient_quota",
+            ), None
+        fault = select_fault(model, sha, attempt) if model.faults else None
+        if fault is None or fault.kind in ("malformed", "stream_cut"):
+            return None, fault
+        if fault.kind == "disconnect":
+            return Reply(action="disconnect"), fault
+        if fault.kind == "stall":
+            return Reply(action="stall", stall_s=fault.stall_s), fault
+        status, message, type_, code = STATUS_FAULTS[fault.kind]
+        headers = retry_headers(fault.retry_after_s) if status == 429 else []
+        return error_reply(status, message, type_, None, code, headers), fault
+
+    def _limit(self, model: ModelConfig, tokens: int) -> tuple[list[tuple[str, str]], Reply | None]:
+        """Rate-limit headers for a success, or a 429 reply when over rpm/tpm."""
+        limiter = self.limiters.get(model.name)
+        if limiter is None:
+            return [], None
+        now = time.monotonic()
+        over = limiter.admit(tokens, now)
+        headers = limiter.headers(now)
+        if over is None:
+            return headers, None
+        kind, wait = over
+        label = "requests per min (RPM)" if kind == "requests" else "tokens per min (TPM)"
+        win = limiter.requests if kind == "requests" else limiter.tokens
+        assert win is not None
+        message = (
+            f"Rate limit reached for {model.name} on {label}: Limit {win.limit}, Used {win.used}, "
+            f"Requested {1 if kind == 'requests' else tokens}. Please try again in {wait:.3f}s."
+        )
+        return [], error_reply(
+            429, message, kind, None, "rate_limit_exceeded", headers + retry_headers(wait)
+        )
+
+    def _chat(
+        self, model: ModelConfig, body: dict[str, Any], sha: str, attempt: int, rec: dict | None
+    ) -> Reply:
+        problem = check_chat(model, body)
+        if problem is not None:
+            return error_reply(*problem)
+        stream = bool(body.get("stream"))
+        if rec is not None:
+            rec["stream"] = stream
+        gated, fault = self._gate(model, sha, attempt)
+        if rec is not None and fault is not None:
+            rec["fault"] = fault.kind
+        if gated is not None:
+            return gated
+        ans = answer_chat(model, body)
+        headers: list[tuple[str, str]] = []
+        if fault is None:
+            headers, limited = self._limit(model, ans.prompt_tokens + ans.completion_tokens)
+            if limited is not None:
+                return limited
+        usage = ans.usage(model.usage_details)
+        if rec is not None and fault is None:
+            rec.update(response_text=ans.text, usage=usage, correct=ans.correct)
+        n = next(self._ids)
+        cid = f"chatcmpl-sim{n:012x}"
+        headers.append(("x-request-id", f"req_sim{n:012x}"))
+        delay = 0.0
+        if model.latency_ms or model.latency_jitter_ms:
+            delay = latency_s(model, last_user_text(body["messages"]))
+        gap = 0.0
+        if model.tokens_per_s:
+            gap = 1.0 / model.tokens_per_s
+            delay += ans.reasoning_tokens * gap if stream else ans.completion_tokens * gap
+        created = int(time.time())
+        if stream:
+            opts = body.get("stream_options")
+            include = isinstance(opts, dict) and bool(opts.get("include_usage"))
+            events = payloads.stream_events(cid, created, model.name, ans, usage, include)
+            reply = Reply(
+                events=events, headers=headers, content_type="text/event-stream", delay_s=delay
+            )
+            reply.event_gap_s = gap
+            if fault is not None and fault.kind == "malformed":
+                reply.events = [events[0], payloads.MALFORMED_EVENT, payloads.DONE_EVENT]
+            elif fault is not None:  # stream_cut: the first half of the frames, then close
+                reply.events, reply.action = events[: max(2, len(events) // 2)], "cut"
+            return reply
+        body_bytes = payloads.completion(cid, created, model.name, ans, usage)
+        reply = Reply(body=body_bytes, headers=headers, delay_s=delay)
+        if fault is not None and fault.kind == "malformed":
+            reply.body = payloads.MALFORMED_BODY
+        elif fault is not None:
+            reply.action = "cut"
+        return reply
+
+    def _embeddings(
+        self, model: ModelConfig, body: dict[str, Any], sha: str, attempt: int, rec: dict | None
+    ) -> Reply:
+        problem = check_embeddings(body)
+        if problem is not None:
+            return error_reply(*problem)
+        gated, fault = self._gate(model, sha, attempt)
+        if rec is not None and fault is not None:
+            rec["fault"] = fault.kind
+        if gated is not None:
+            return gated
+        items = body["input"]
+        if isinstance(items, str) or all(isinstance(t, int) for t in items):
+            items = [items]
+        tokens = sum(text_tokens(i) if isinstance(i, str) else len(i) for i in items)
+        headers: list[tuple[str, str]] = []
+        if fault is None:
+            headers, limited = self._limit(model, tokens)
+            if limited is not None:
+                return limited
+        dims = body.get("dimensions") or model.embedding_dimensions
+        vectors = [embedding(model, item, dims) for item in items]
+        out = payloads.embeddings(model.name, vectors, tokens, body.get("encoding_format"))
+        usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+        if rec is not None and fault is None:
+            rec["usage"] = usage
+        delay = latency_s(model, json.dumps(items)[:200])
+        reply = Reply(body=out, headers=headers, delay_s=delay)
+        if fault is not None and fault.kind == "malformed":
+            reply.body = payloads.MALFORMED_BODY
+        elif fault is not None:
+            reply.action = "cut"
+        return reply
+
+
+def _record(path: str, status: int | None = None) -> dict[str, Any]:
+    """A fresh log record with every field present."""
+    return {
+        "ts": time.time(),
+        "model": None,
+        "endpoint": path,
+        "body_sha256": None,
+        "attempt": None,
+        "status": status,
+        "fault": None,
+        "stream": False,
+        "request": None,
+        "response_text": None,
+        "usage": None,
+        "correct": None,
+    }
+
+
+def _no_model(name: str) -> Reply:
+    return error_reply(
+        404,
+        f"The model `{name}` does not exist or you do not have access to it.",
+        code="model_not_found",
+    )

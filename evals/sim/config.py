@@ -1,0 +1,257 @@
+"""Simulated-model configuration: YAML schema, validation and built-in defaults.
+
+Config file format (every key optional except ``models``; unknown keys are an error, so a
+typo never silently changes a simulation)::
+
+    models:
+      my-model:
+        accuracy: 0.8            # share of checkable prompts answered correctly (0..1)
+        latency_ms: 0            # mean delay before the first byte
+        latency_jitter_ms: 0     # +/- spread around latency_ms, chosen by hash (deterministic)
+        seed: 0                  # changes which prompts are answered correctly
+        reasoning: false         # behave like an o-series / GPT-5 model (parameter rules)
+        reasoning_tokens: 0      # hidden tokens per answer at reasoning_effort=medium
+        cache: false             # report prompt_tokens_details.cached_tokens
+        usage_details: true      # false: omit *_tokens_details, like many providers
+        rpm: null                # requests per minute (sliding 60 s window)
+        tpm: null                # tokens per minute (prompt + completion tokens)
+        insufficient_quota: false  # every request 429 insufficient_quota
+        tokens_per_s: null       # output pace (streaming and non-streaming)
+        embedding_dimensions: 256  # default vector size for /v1/embeddings
+        faults:                  # see evals.sim.faults
+          - {kind: "500", rate: 0.3, times: 1, retry_after_s: 1, stall_s: 3600}
+
+A file's ``models`` replace the built-in ones (``BUILTIN_MODELS``); with no file the
+built-ins are served.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+FAULT_KINDS = (
+    "429",
+    "500",
+    "502",
+    "503",
+    "529",
+    "498",
+    "disconnect",
+    "malformed",
+    "stall",
+    "stream_cut",
+)
+
+
+class ConfigError(ValueError):
+    """A user-fixable problem in a sim config file; the message names file, line and key."""
+
+
+@dataclass(frozen=True, slots=True)
+class FaultConfig:
+    """One injectable fault; which requests it hits is decided by hash, not by arrival order."""
+
+    kind: str
+    rate: float = 1.0
+    times: int | None = 1
+    retry_after_s: float = 1.0
+    stall_s: float = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class ModelConfig:
+    """Behaviour of one simulated model."""
+
+    name: str = ""
+    accuracy: float = 0.8
+    latency_ms: float = 0.0
+    latency_jitter_ms: float = 0.0
+    seed: int = 0
+    reasoning: bool = False
+    reasoning_tokens: int = 0
+    cache: bool = False
+    usage_details: bool = True
+    rpm: int | None = None
+    tpm: int | None = None
+    insufficient_quota: bool = False
+    tokens_per_s: float | None = None
+    embedding_dimensions: int = 256
+    faults: tuple[FaultConfig, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SimConfig:
+    """All served models, keyed by the name clients send as ``model``."""
+
+    models: dict[str, ModelConfig] = field(default_factory=dict)
+    source: str = "<built-in>"
+
+
+BUILTIN_MODELS: dict[str, dict[str, Any]] = {
+    "sim-good": {"accuracy": 0.8, "latency_ms": 0},
+    "sim-perfect": {"accuracy": 1.0},
+    "sim-weak": {"accuracy": 0.4},
+    "sim-reasoning": {"accuracy": 0.9, "reasoning": True, "reasoning_tokens": 64},
+    "sim-cached": {"accuracy": 0.8, "cache": True},
+    "sim-limited": {"accuracy": 1.0, "rpm": 60},
+    "sim-flaky": {"accuracy": 1.0, "faults": [{"kind": "500", "rate": 0.3, "times": 1}]},
+    "sim-nodetails": {"accuracy": 0.8, "usage_details": False},
+    "sim-slow": {"accuracy": 0.8, "latency_ms": 200, "latency_jitter_ms": 100, "tokens_per_s": 50},
+    "sim-broke": {"accuracy": 1.0, "insufficient_quota": True},
+}
+
+
+def _type_ok(value: Any, hint: Any) -> bool:
+    """Check a YAML scalar against a simple annotation (bool is never accepted as a number)."""
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        return any(_type_ok(value, h) for h in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if hint is str:
+        return isinstance(value, str)
+    return True
+
+
+def _line_of(node: yaml.Node | None, path: tuple[str | int, ...]) -> int | None:
+    """1-based line of the deepest entry reached by ``path`` in a composed YAML tree."""
+    line = None
+    for key in path:
+        if isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+            continue
+        if not isinstance(node, yaml.MappingNode):
+            return line
+        for k, v in node.value:
+            if getattr(k, "value", None) == str(key):
+                line, node = k.start_mark.line + 1, v
+                break
+        else:
+            return line
+    return line
+
+
+Fail = typing.Callable[[str, tuple], typing.NoReturn]
+
+
+def _where(path: tuple[str | int, ...]) -> str:
+    """Human-readable key path: models.sim-x.faults[0].rate."""
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else p)
+    return out or "top level"
+
+
+def _build(cls: type, raw: Any, path: tuple[str | int, ...], fail: Fail) -> Any:
+    """Construct dataclass ``cls`` from a mapping, rejecting unknown keys and wrong types."""
+    where = _where(path)
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        fail(f"{where}: expected a mapping, got {type(raw).__name__}", path)
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls) if f.name != "name"]
+    kwargs: dict[str, Any] = {}
+    for key, value in raw.items():
+        kpath = (*path, str(key))
+        if key not in names:
+            fail(f"{where}: unknown key {key!r} (allowed: {', '.join(names)})", kpath)
+        if key == "faults":
+            if not isinstance(value, list):
+                fail(f"{where}.faults: expected a list", kpath)
+            kwargs["faults"] = tuple(
+                _build(FaultConfig, f, (*kpath, i), fail) for i, f in enumerate(value)
+            )
+            continue
+        if key == "kind" and isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)  # `kind: 500` unquoted is fine
+        if not _type_ok(value, hints[key]):
+            fail(f"{where}.{key}: expected {_type_name(hints[key])}, got {value!r}", kpath)
+        kwargs[key] = float(value) if hints[key] is float else value
+    if cls is FaultConfig and "kind" not in kwargs:
+        fail(f"{where}: missing required key 'kind'", path)
+    obj = cls(**kwargs)
+    _check_ranges(obj, path, fail)
+    return obj
+
+
+def _type_name(hint: Any) -> str:
+    return getattr(hint, "__name__", None) or str(hint).replace("NoneType", "null")
+
+
+def _check_ranges(obj: Any, path: tuple[str | int, ...], fail: Fail) -> None:
+    """Reject values that parse but make no sense (negative latency, accuracy 1.5, ...)."""
+    where = _where(path)
+    if isinstance(obj, FaultConfig):
+        if obj.kind not in FAULT_KINDS:
+            kinds = ", ".join(FAULT_KINDS)
+            fail(f"{where}.kind: {obj.kind!r} is not one of {kinds}", (*path, "kind"))
+        if not 0.0 <= obj.rate <= 1.0:
+            fail(f"{where}.rate: must be within 0..1, got {obj.rate}", (*path, "rate"))
+        if obj.times is not None and obj.times < 1:
+            fail(f"{where}.times: must be >= 1 (or null for every attempt)", (*path, "times"))
+        if obj.retry_after_s < 0 or obj.stall_s < 0:
+            fail(f"{where}: retry_after_s and stall_s must be >= 0", path)
+        return
+    assert isinstance(obj, ModelConfig)
+    if not 0.0 <= obj.accuracy <= 1.0:
+        fail(f"{where}.accuracy: must be within 0..1, got {obj.accuracy}", (*path, "accuracy"))
+    for name in ("latency_ms", "latency_jitter_ms", "reasoning_tokens"):
+        if getattr(obj, name) < 0:
+            fail(f"{where}.{name}: must be >= 0", (*path, name))
+    for name in ("rpm", "tpm", "tokens_per_s", "embedding_dimensions"):
+        value = getattr(obj, name)
+        if value is not None and value <= 0:
+            fail(f"{where}.{name}: must be > 0", (*path, name))
+
+
+def parse_config(data: Any, source: str = "<built-in>", tree: yaml.Node | None = None) -> SimConfig:
+    """Validate parsed YAML into a SimConfig; ``tree`` (composed YAML) adds line numbers."""
+
+    def fail(message: str, path: tuple) -> typing.NoReturn:
+        line = _line_of(tree, path) if tree is not None else None
+        prefix = f"{source}:{line}: " if line else f"{source}: "
+        raise ConfigError(prefix + message)
+
+    if not isinstance(data, dict) or "models" not in data:
+        fail("top level: expected a mapping with a 'models' key", ())
+    extra = [k for k in data if k != "models"]
+    if extra:
+        fail(f"top level: unknown key {extra[0]!r} (allowed: models)", (str(extra[0]),))
+    if not isinstance(data["models"], dict) or not data["models"]:
+        fail("models: expected a non-empty mapping of model name to settings", ("models",))
+    models = {}
+    for name, raw in data["models"].items():
+        cfg = _build(ModelConfig, raw, ("models", str(name)), fail)
+        models[str(name)] = dataclasses.replace(cfg, name=str(name))
+    return SimConfig(models=models, source=source)
+
+
+def load_config(path: str | Path | None = None) -> SimConfig:
+    """Load a sim config file, or the built-in models when ``path`` is None."""
+    if path is None:
+        return parse_config({"models": BUILTIN_MODELS})
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read sim config ({exc.strerror})") from exc
+    try:
+        tree = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p}: invalid YAML: {exc}") from exc
+    return parse_config(data, str(p), tree)

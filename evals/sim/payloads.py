@@ -1,0 +1,94 @@
+"""Response bodies in OpenAI's wire format: chat completions, SSE chunks, embeddings, models."""
+
+from __future__ import annotations
+
+import base64
+import json
+import struct
+from typing import Any
+
+from evals.sim.behaviour import Answer
+
+CHUNK_CHARS = 4  # one SSE content delta per ~token (4 characters)
+MALFORMED_BODY = b"<!DOCTYPE html><html><body>upstream sent garbage (simulated)</body></html>"
+MALFORMED_EVENT = b'data: {"id": "chatcmpl-sim", "choices": [{"delta": {"content": "tru\n\n'
+DONE_EVENT = b"data: [DONE]\n\n"
+
+
+def completion(cid: str, created: int, model: str, ans: Answer, usage: dict[str, Any]) -> bytes:
+    """A non-streaming chat.completion body."""
+    payload = {
+        "id": cid,
+        "object": "chat.completion",
+        "created": created,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {
+                    "role": "assistant",
+                    "content": ans.text,
+                    "refusal": None,
+                    "annotations": [],
+                },
+                "logprobs": None,
+                "finish_reason": ans.finish_reason,
+            }
+        ],
+        "usage": usage,
+        "service_tier": "default",
+        "system_fingerprint": "fp_sim",
+    }
+    return json.dumps(payload).encode()
+
+
+def stream_events(
+    cid: str, created: int, model: str, ans: Answer, usage: dict[str, Any], include_usage: bool
+) -> list[bytes]:
+    """SSE frames: role, content deltas, finish, optional usage chunk (choices []), [DONE].
+
+    Frames are assembled from a fixed prefix so each costs one small json.dumps.
+    """
+    head = json.dumps(
+        {
+            "id": cid,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "system_fingerprint": "fp_sim",
+        }
+    )[:-1]
+    tail = ', "usage": null}\n\n' if include_usage else "}\n\n"
+
+    def frame(delta: str, finish: str = "null") -> bytes:
+        choice = f'{{"index": 0, "delta": {delta}, "logprobs": null, "finish_reason": {finish}}}'
+        return f'data: {head}, "choices": [{choice}]{tail}'.encode()
+
+    text = ans.text
+    events = [frame('{"role": "assistant", "content": "", "refusal": null}')]
+    events.extend(
+        frame('{"content": ' + json.dumps(text[i : i + CHUNK_CHARS]) + "}")
+        for i in range(0, len(text), CHUNK_CHARS)
+    )
+    events.append(frame("{}", json.dumps(ans.finish_reason)))
+    if include_usage:
+        events.append(f'data: {head}, "choices": [], "usage": {json.dumps(usage)}}}\n\n'.encode())
+    events.append(DONE_EVENT)
+    return events
+
+
+def embeddings(model: str, vectors: list[list[float]], tokens: int, fmt: str | None) -> bytes:
+    """An embeddings list body; ``fmt='base64'`` packs little-endian float32 like OpenAI."""
+    data = []
+    for i, vec in enumerate(vectors):
+        value: Any = vec
+        if fmt == "base64":
+            value = base64.b64encode(struct.pack(f"<{len(vec)}f", *vec)).decode()
+        data.append({"object": "embedding", "index": i, "embedding": value})
+    usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+    return json.dumps({"object": "list", "data": data, "model": model, "usage": usage}).encode()
+
+
+def model_object(name: str) -> dict[str, Any]:
+    """One entry of GET /v1/models."""
+    return {"id": name, "object": "model", "created": 1700000000, "owned_by": "evals-sim"}

@@ -1,0 +1,43 @@
+"""What a handler asks the HTTP layer to do: a plain response, an SSE stream, or a fault."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from evals.sim.faults import error_body
+
+
+@dataclass(slots=True)
+class Reply:
+    """One response plan; handlers stay synchronous and the server does all the waiting."""
+
+    status: int = 200
+    body: bytes = b""
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    events: list[bytes] | None = None  # SSE frames ("data: ...\n\n"), sent chunked
+    content_type: str = "application/json"
+    delay_s: float = 0.0  # before the first byte
+    event_gap_s: float = 0.0  # between SSE frames after the first
+    action: str | None = None  # None | "disconnect" | "stall" | "cut"
+    stall_s: float = 0.0
+
+
+def json_reply(
+    payload: Any, status: int = 200, headers: list[tuple[str, str]] | None = None
+) -> Reply:
+    """A JSON response."""
+    return Reply(status=status, body=json.dumps(payload).encode(), headers=headers or [])
+
+
+def error_reply(
+    status: int,
+    message: str,
+    type_: str = "invalid_request_error",
+    param: str | None = None,
+    code: str | None = None,
+    headers: list[tuple[str, str]] | None = None,
+) -> Reply:
+    """An OpenAI-format error response."""
+    return Reply(status=status, body=error_body(message, type_, param, code), headers=headers or [])

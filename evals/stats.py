@@ -1,0 +1,65 @@
+"""Pure statistics over plain sequences: intervals, percentiles, means.
+
+No I/O and no state; scipy is imported inside functions so that importing this
+module (e.g. for the CLI's --help) stays fast.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+
+def _z(confidence: float) -> float:
+    """Two-sided normal quantile for `confidence` (0.95 -> 1.95996...)."""
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    from scipy.stats import norm
+
+    return float(norm.ppf(0.5 + confidence / 2.0))
+
+
+def wilson_interval(
+    passed: int, n: int, confidence: float = 0.95
+) -> tuple[float, float] | tuple[None, None]:
+    """Wilson score interval for a pass rate; (None, None) when n == 0.
+
+    Wilson rather than the normal approximation because it stays inside [0, 1]
+    and is honest at 0/n and n/n, which small eval suites hit often.
+    """
+    if n < 0 or passed < 0 or passed > n:
+        raise ValueError(f"need 0 <= passed <= n, got passed={passed}, n={n}")
+    if n == 0:
+        return (None, None)
+    z = _z(confidence)
+    p = passed / n
+    z2n = z * z / n
+    centre = (p + z2n / 2.0) / (1.0 + z2n)
+    half = z * math.sqrt(p * (1.0 - p) / n + z2n / (4.0 * n)) / (1.0 + z2n)
+    # Clamp float noise so that 0/n gives exactly 0 and n/n exactly 1.
+    low = 0.0 if passed == 0 else max(0.0, centre - half)
+    high = 1.0 if passed == n else min(1.0, centre + half)
+    return (low, high)
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """q-th percentile (0..100) with linear interpolation, like numpy's default.
+
+    None for an empty sequence, so a report shows "no data" rather than 0.
+    """
+    if not 0.0 <= q <= 100.0:
+        raise ValueError(f"q must be in [0, 100], got {q}")
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    pos = (len(ordered) - 1) * q / 100.0
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    frac = pos - lo
+    return float(ordered[lo] + (ordered[hi] - ordered[lo]) * frac)
+
+
+def mean(values: Iterable[float]) -> float | None:
+    """Arithmetic mean; None for no values (never 0)."""
+    items = list(values)
+    return math.fsum(items) / len(items) if items else None

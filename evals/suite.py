@@ -1,0 +1,177 @@
+"""Suite files: schema (pydantic), loading, and every check that can fail before a request.
+
+A bad suite ends in one InputError naming the file, the line and the fix.
+Runner profiles live in `evals.runner`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from evals.cases import Case, iter_file, iter_inline, resolve_cases_file
+from evals.errors import InputError
+from evals.graders.base import Grader, GraderSpecError
+from evals.graders.registry import build_grader
+from evals.render import PromptTemplate, TemplateError, compile_prompt
+from evals.schema_errors import input_error
+from evals.yamlload import LineDict, line_of, load_yaml
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["system", "developer", "user", "assistant"]
+    content: str
+    """A jinja2 template; case `vars` are substituted into it."""
+
+
+PromptSpec = list[Message] | str
+"""A list of chat messages, or a bare string meaning one user message."""
+
+
+class SuiteSpec(BaseModel):
+    """The suite file as written (see DESIGN.md, "Suite file")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z0-9_-]+$")
+    description: str = ""
+    prompts: dict[str, PromptSpec] | None = None
+    """Named prompt variants."""
+    prompt: PromptSpec | None = None
+    """The one-variant form; the variant is named `default`."""
+    params: dict[str, Any] = {}
+    """Request defaults (max_tokens, temperature, ...); models may override."""
+    cases: str | list[Any]
+    """A path relative to the suite file (.jsonl/.csv/.yaml), or an inline list."""
+    graders: list[dict[str, Any]] = []
+
+    @model_validator(mode="after")
+    def _one_prompt_form(self) -> SuiteSpec:
+        if (self.prompts is None) == (self.prompt is None):
+            raise ValueError("give either `prompts:` (named variants) or `prompt:`, not both")
+        return self
+
+
+@dataclass
+class Suite:
+    name: str
+    description: str
+    path: Path
+    prompts: dict[str, PromptTemplate]
+    params: dict[str, Any]
+    graders: list[Grader]
+    inline_cases: list[Any] | None
+    cases_file: Path | None
+
+    def cases(self) -> Iterator[Case]:
+        """Stream the cases; nothing is held beyond the current one."""
+        if self.cases_file is not None:
+            return iter_file(self.cases_file)
+        return iter_inline(self.inline_cases or [], self.path)
+
+
+def build_graders(specs: list[dict[str, Any]], lines: list[int | None], path: Path) -> list[Grader]:
+    graders = []
+    for spec, line in zip(specs, lines, strict=True):
+        try:
+            graders.append(build_grader(spec))
+        except GraderSpecError as exc:
+            key_line = getattr(spec, "key_lines", {}).get(exc.key) if exc.key else None
+            raise InputError(f"grader: {exc}", path, key_line or line) from None
+    return graders
+
+
+def _compile_prompts(spec: SuiteSpec, tree: LineDict, path: Path) -> dict[str, PromptTemplate]:
+    variants = spec.prompts if spec.prompts is not None else {"default": spec.prompt}
+    key = "prompts" if spec.prompts is not None else "prompt"
+    compiled = {}
+    for name, messages in variants.items():
+        pairs = (
+            [("user", messages)]
+            if isinstance(messages, str)
+            else [(m.role, m.content) for m in messages]
+        )
+        loc: tuple[Any, ...] = (key, name) if spec.prompts is not None else (key,)
+        try:
+            compiled[name] = compile_prompt(name, pairs)
+        except TemplateError as exc:
+            line = line_of(tree, (*loc, exc.index) if not isinstance(messages, str) else loc)
+            raise InputError(f"prompt '{name}': {exc}", path, line) from None
+    return compiled
+
+
+def load_suite(path: str | Path) -> Suite:
+    """Load and check the suite file itself (cases are checked by `check_cases`)."""
+    path = Path(path)
+    tree = load_yaml(path)
+    if not isinstance(tree, dict):
+        raise InputError(
+            "a suite file must be a YAML mapping (name, prompts, cases, graders)", path, 1
+        )
+    try:
+        spec = SuiteSpec.model_validate(tree)
+    except ValidationError as exc:
+        raise input_error(exc, tree, path, SuiteSpec, "suite") from None
+    grader_lines = getattr(tree.get("graders"), "item_lines", [tree.line] * len(spec.graders))
+    graders = build_graders(tree.get("graders") or [], grader_lines, path)
+    cases_file = None
+    if isinstance(spec.cases, str):
+        cases_file = resolve_cases_file(spec.cases, path, tree.key_lines.get("cases"))
+    return Suite(
+        name=spec.name,
+        description=spec.description,
+        path=path,
+        prompts=_compile_prompts(spec, tree, path),
+        params=dict(spec.params),
+        graders=graders,
+        inline_cases=tree["cases"] if cases_file is None else None,
+        cases_file=cases_file,
+    )
+
+
+def case_graders(case: Case) -> list[Grader]:
+    if not case.grader_specs:
+        return []
+    return build_graders(list(case.grader_specs), list(case.grader_lines), case.path)
+
+
+def check_cases(suite: Suite) -> int:
+    """Stream every case once: ids unique, template variables present, graders valid.
+
+    Returns the number of cases. Raises InputError at the first problem.
+    """
+    seen: set[str] = set()
+    count = 0
+    for case in suite.cases():
+        count += 1
+        if case.id in seen:
+            raise InputError(
+                f"duplicate case id '{case.id}': ids must be unique", case.path, case.line
+            )
+        seen.add(case.id)
+        for prompt in suite.prompts.values():
+            missing = prompt.variables - case.vars.keys()
+            if missing:
+                names = ", ".join(sorted(missing))
+                raise InputError(
+                    f"case '{case.id}' does not provide template variable(s) {names} "
+                    f"used by prompt '{prompt.name}' of {suite.path}: add them to the case's vars",
+                    case.path,
+                    case.line,
+                )
+        case_graders(case)
+        if not suite.graders and not case.grader_specs:
+            raise InputError(
+                f"case '{case.id}' has no grader: add `graders:` to the suite or the case",
+                case.path,
+                case.line,
+            )
+    if count == 0:
+        raise InputError("the suite has no cases: add some under `cases:`", suite.path)
+    return count

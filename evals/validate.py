@@ -1,0 +1,22 @@
+"""`evals validate`: tell a suite from a runner profile and check it fully."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from evals.yamlload import load_yaml
+
+
+def validate_file(path: Path) -> str:
+    """Check one file; return a one-line description, or raise InputError."""
+    tree = load_yaml(path)
+    if isinstance(tree, dict) and "endpoints" in tree:
+        from evals.runner import load_runner
+
+        profile = load_runner(path)
+        return f"runner profile, {len(profile.models)} models"
+    from evals.suite import check_cases, load_suite
+
+    suite = load_suite(path)
+    count = check_cases(suite)
+    return f"suite '{suite.name}', {count} cases, prompts {', '.join(suite.prompts)}"

@@ -1,0 +1,232 @@
+"""Pricing: bundled table, snapshot lookup, overrides and cost arithmetic."""
+
+from __future__ import annotations
+
+import pytest
+
+from evals.modelnames import resolve_family, strip_snapshot
+from evals.pricing import Price, PriceTable, audio_cost_usd, cost_usd
+from evals.records import Usage
+
+BUNDLED = PriceTable.bundled()
+
+
+# --- model names ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [
+        ("gpt-4o", "gpt-4o"),
+        ("gpt-4o-2024-08-06", "gpt-4o"),
+        ("gpt-4o-20240806", "gpt-4o"),
+        ("gpt-4o-mini", "gpt-4o-mini"),
+        ("gpt-4o-mini-2024-07-18", "gpt-4o-mini"),
+        ("my-o3-finetune", None),
+        ("o3-finetune", None),
+        ("gpt-4o-2501", None),  # only -YYYY-MM-DD and -YYYYMMDD count as snapshots
+        ("GPT-4O", None),
+        ("", None),
+    ],
+)
+def test_resolve_family(model: str, expected: str | None) -> None:
+    assert resolve_family(model, {"gpt-4o", "gpt-4o-mini", "o3"}) == expected
+
+
+def test_gpt_4o_mini_never_resolves_to_gpt_4o() -> None:
+    assert resolve_family("gpt-4o-mini", {"gpt-4o"}) is None
+    assert resolve_family("gpt-4o-mini-2024-07-18", {"gpt-4o"}) is None
+
+
+def test_strip_snapshot_needs_a_base() -> None:
+    assert strip_snapshot("2024-08-06") is None
+    assert strip_snapshot("-2024-08-06") is None
+    assert strip_snapshot("o3-mini-2025-01-31") == "o3-mini"
+
+
+# --- bundled table ----------------------------------------------------------
+
+
+def test_bundled_has_every_listed_model_with_source_and_date() -> None:
+    expected = {
+        "gpt-4o", "gpt-4o-mini", "o1", "o3", "o3-mini", "o4-mini", "gpt-4.1",
+        "gpt-4.1-mini", "gpt-4.1-nano", "gpt-5", "gpt-5-mini", "gpt-5-nano", "gpt-5.1",
+        "gpt-5.2", "gpt-5.4", "gpt-5.4-mini", "gpt-5.4-nano", "gpt-5.5",
+        "text-embedding-3-small", "text-embedding-3-large", "whisper-1",
+    }  # fmt: skip
+    assert set(BUNDLED.ids()) == expected
+    assert BUNDLED.as_of
+    for model in expected:
+        price = BUNDLED.lookup(model)
+        assert price is not None and price.source and price.as_of, model
+
+
+def test_bundled_values_from_reference_table() -> None:
+    assert BUNDLED.lookup("gpt-4o") == Price(
+        input=2.50,
+        output=10.00,
+        cached_input=1.25,
+        batch_input=1.25,
+        batch_output=5.00,
+        as_of=BUNDLED.lookup("gpt-4o").as_of,
+        source=BUNDLED.lookup("gpt-4o").source,
+    )
+    o4 = BUNDLED.lookup("o4-mini")
+    assert (o4.input, o4.cached_input, o4.output) == (1.10, 0.275, 4.40)
+    emb = BUNDLED.lookup("text-embedding-3-small")
+    assert (emb.input, emb.output, emb.cached_input, emb.batch_input) == (0.02, None, None, 0.01)
+    assert BUNDLED.lookup("whisper-1").audio_per_minute == 0.006
+
+
+def test_bundled_is_cached() -> None:
+    assert PriceTable.bundled() is PriceTable.bundled()
+
+
+def test_lookup_snapshot_and_unknown() -> None:
+    assert BUNDLED.lookup("gpt-4o-2024-08-06") is BUNDLED.lookup("gpt-4o")
+    assert BUNDLED.lookup("o3-mini-2025-01-31") is BUNDLED.lookup("o3-mini")
+    assert BUNDLED.lookup("gpt-4o-mini") is not BUNDLED.lookup("gpt-4o")
+    assert BUNDLED.lookup("llama-3.1-8b-instruct") is None
+    assert BUNDLED.lookup("my-o3-finetune") is None
+    assert "gpt-5-2025-08-07" in BUNDLED
+    assert "smollm2" not in BUNDLED
+
+
+# --- overrides ----------------------------------------------------------------
+
+
+def test_override_merges_over_bundled_entry() -> None:
+    table = BUNDLED.with_overrides({"o3-mini": {"output": 5.0}})
+    price = table.lookup("o3-mini")
+    assert (price.input, price.cached_input, price.output) == (1.10, 0.55, 5.0)
+    assert price.source.startswith("runner profile override")
+    # The snapshot resolves to the overridden family entry.
+    assert table.lookup("o3-mini-2025-01-31").output == 5.0
+    # The bundled table is untouched.
+    assert BUNDLED.lookup("o3-mini").output == 4.40
+
+
+def test_override_for_snapshot_id_merges_over_its_family() -> None:
+    table = BUNDLED.with_overrides({"gpt-4o-2024-05-13": {"input": 5.0, "output": 15.0}})
+    snap = table.lookup("gpt-4o-2024-05-13")
+    assert (snap.input, snap.output, snap.cached_input) == (5.0, 15.0, 1.25)
+    assert table.lookup("gpt-4o").input == 2.50
+
+
+def test_override_adds_new_model() -> None:
+    table = BUNDLED.with_overrides(
+        {"llama-3.1-8b": {"input": 0.05, "output": 0.08, "source": "Groq price list"}}
+    )
+    price = table.lookup("llama-3.1-8b")
+    assert price == Price(input=0.05, output=0.08, source="Groq price list")
+
+
+def test_override_for_new_model_needs_input() -> None:
+    with pytest.raises(ValueError, match="needs 'input'"):
+        BUNDLED.with_overrides({"local-model": {"output": 1.0}})
+
+
+def test_override_unknown_key_is_named() -> None:
+    with pytest.raises(ValueError, match="unknown key 'outptu'"):
+        BUNDLED.with_overrides({"o3-mini": {"outptu": 4.4}})
+
+
+@pytest.mark.parametrize("bad", [-1.0, "1.10", True, float("nan")])
+def test_override_bad_value(bad: object) -> None:
+    with pytest.raises(ValueError, match="'input'"):
+        BUNDLED.with_overrides({"o3-mini": {"input": bad}})
+
+
+def test_from_mapping_rejects_unknown_key() -> None:
+    with pytest.raises(ValueError, match="unknown key 'price'"):
+        PriceTable.from_mapping({"models": {"m": {"price": 1}}})
+
+
+# --- cost arithmetic ------------------------------------------------------------
+
+GPT4O = Price(input=2.50, output=10.00, cached_input=1.25, batch_input=1.25, batch_output=5.00)
+
+
+def test_cost_with_cached_tokens() -> None:
+    usage = Usage(prompt_tokens=12_000, cached_tokens=2_000, completion_tokens=800)
+    # (12000 - 2000) * 2.50 + 2000 * 1.25 + 800 * 10.00 = 25000 + 2500 + 8000 = 35500
+    # 35500 / 1e6 = 0.0355
+    assert cost_usd(usage, GPT4O) == pytest.approx(0.0355)
+
+
+def test_cost_reasoning_tokens_not_added_twice() -> None:
+    o3_mini = BUNDLED.lookup("o3-mini")
+    usage = Usage(
+        prompt_tokens=1_000, cached_tokens=0, completion_tokens=5_000, reasoning_tokens=4_500
+    )
+    # 1000 * 1.10 + 5000 * 4.40 = 1100 + 22000 = 23100 -> 0.0231 (reasoning inside completion)
+    assert cost_usd(usage, o3_mini) == pytest.approx(0.0231)
+
+
+def test_cost_unknown_cached_bills_all_input_at_full_rate() -> None:
+    usage = Usage(prompt_tokens=10_000, cached_tokens=None, completion_tokens=100)
+    # 10000 * 2.50 + 100 * 10.00 = 25000 + 1000 = 26000 -> 0.026
+    assert cost_usd(usage, GPT4O) == pytest.approx(0.026)
+
+
+def test_cost_unknown_cached_price_bills_cached_at_input_rate() -> None:
+    price = Price(input=1.0, output=2.0)
+    usage = Usage(prompt_tokens=1_000, cached_tokens=600, completion_tokens=500)
+    # 400 * 1.0 + 600 * 1.0 + 500 * 2.0 = 400 + 600 + 1000 = 2000 -> 0.002
+    assert cost_usd(usage, price) == pytest.approx(0.002)
+
+
+def test_cost_batch_rates() -> None:
+    usage = Usage(prompt_tokens=12_000, cached_tokens=0, completion_tokens=800)
+    # 12000 * 1.25 + 800 * 5.00 = 15000 + 4000 = 19000 -> 0.019
+    assert cost_usd(usage, GPT4O, batch=True) == pytest.approx(0.019)
+
+
+def test_cost_batch_cached_uses_lower_rate() -> None:
+    gpt41 = BUNDLED.lookup("gpt-4.1")  # cached 0.50, batch in 1.00, batch out 4.00
+    usage = Usage(prompt_tokens=10_000, cached_tokens=4_000, completion_tokens=1_000)
+    # 6000 * 1.00 + 4000 * 0.50 + 1000 * 4.00 = 6000 + 2000 + 4000 = 12000 -> 0.012
+    assert cost_usd(usage, gpt41, batch=True) == pytest.approx(0.012)
+
+
+def test_cost_batch_without_batch_rates_is_unknown() -> None:
+    usage = Usage(prompt_tokens=10, cached_tokens=0, completion_tokens=10)
+    assert cost_usd(usage, Price(input=1.0, output=2.0), batch=True) is None
+
+
+def test_cost_unknown_is_none_never_zero() -> None:
+    usage = Usage(prompt_tokens=10, cached_tokens=0, completion_tokens=10)
+    assert cost_usd(usage, None) is None
+    assert cost_usd(usage, BUNDLED.lookup("no-such-model")) is None
+    assert cost_usd(Usage(prompt_tokens=None, completion_tokens=10), GPT4O) is None
+    assert cost_usd(Usage(prompt_tokens=10, completion_tokens=None), GPT4O) is None
+    assert cost_usd(Usage(), GPT4O) is None
+
+
+def test_cost_zero_tokens_is_zero() -> None:
+    assert cost_usd(Usage(prompt_tokens=0, cached_tokens=0, completion_tokens=0), GPT4O) == 0.0
+
+
+def test_cost_embeddings_need_no_completion_count() -> None:
+    emb = BUNDLED.lookup("text-embedding-3-large")
+    # 1_000_000 * 0.13 / 1e6 = 0.13; batch: 1_000_000 * 0.065 / 1e6 = 0.065
+    assert cost_usd(Usage(prompt_tokens=1_000_000), emb) == pytest.approx(0.13)
+    assert cost_usd(Usage(prompt_tokens=1_000_000), emb, batch=True) == pytest.approx(0.065)
+    # Output tokens against a price with no output rate cannot be costed.
+    assert cost_usd(Usage(prompt_tokens=10, completion_tokens=5), emb) is None
+
+
+def test_cost_cached_more_than_prompt_is_capped() -> None:
+    usage = Usage(prompt_tokens=100, cached_tokens=150, completion_tokens=0)
+    # All 100 prompt tokens cached: 100 * 1.25 = 125 -> 0.000125
+    assert cost_usd(usage, GPT4O) == pytest.approx(0.000125)
+
+
+def test_audio_cost() -> None:
+    whisper = BUNDLED.lookup("whisper-1")
+    # 90 s = 1.5 min * 0.006 = 0.009
+    assert audio_cost_usd(90.0, whisper) == pytest.approx(0.009)
+    assert audio_cost_usd(90.0, GPT4O) is None
+    assert audio_cost_usd(None, whisper) is None
+    # A per-minute price has no token rates: token cost is unknown, not 0.
+    assert cost_usd(Usage(prompt_tokens=10, completion_tokens=10), whisper) is None

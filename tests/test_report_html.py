@@ -1,0 +1,371 @@
+"""The self-contained HTML report: plain rendering checks and real-browser DOM checks."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evals.report.html import fmt_usd, render_html, write_html
+from tests.browser import chromium
+
+MALICIOUS = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
+TEMPLATE_VARS = "{{ 7*7 }}"
+LONG_OUTPUT = "\n".join(f"line {i}: " + "lorem ipsum " * 6 for i in range(40))
+
+GPT = "gpt-4o-mini"
+SMOL = "smollm2"
+
+
+def _row(model: str, **kw: Any) -> dict[str, Any]:
+    base = {
+        "suite": "arithmetic",
+        "prompt": "terse",
+        "model": model,
+        "cases": 4,
+        "samples": 4,
+        "errors": 0,
+        "passed": 0,
+        "accuracy": None,
+        "ci_low": None,
+        "ci_high": None,
+        "mean_score": None,
+        "latency_p50_s": None,
+        "latency_p95_s": None,
+        "ttft_p50_s": None,
+        "prompt_tokens": None,
+        "cached_tokens": None,
+        "completion_tokens": None,
+        "reasoning_tokens": None,
+        "cost_usd": None,
+        "grader_cost_usd": 0.0,
+        "some_future_key": {"ignored": True},
+    }
+    base.update(kw)
+    return base
+
+
+# gpt-4o-mini: 3 of 4 passed, no errors. smollm2: 1 of 3 scored passed, 1 error.
+ROWS = [
+    _row(
+        GPT,
+        passed=3,
+        accuracy=3 / 4,
+        ci_low=0.30064,
+        ci_high=0.95442,
+        mean_score=0.75,
+        latency_p50_s=0.512,
+        latency_p95_s=1.2049,
+        prompt_tokens=12345,
+        cached_tokens=1024,
+        completion_tokens=987,
+        reasoning_tokens=0,
+        cost_usd=0.000021,
+    ),
+    _row(
+        SMOL,
+        errors=1,
+        passed=1,
+        accuracy=1 / 3,
+        ci_low=0.06149,
+        ci_high=0.79230,
+        mean_score=0.3333,
+        latency_p50_s=2.5,
+        latency_p95_s=7.0,
+        prompt_tokens=11000,
+        cached_tokens=0,
+        completion_tokens=1500,
+        reasoning_tokens=None,
+        cost_usd=None,
+    ),
+]
+
+SUMMARY: dict[str, Any] = {
+    "run_id": "20250101-120000-abcd",
+    "suites": ["arithmetic"],
+    "started_at": "2025-01-01T12:00:00Z",
+    "finished_at": "2025-01-01T12:01:30Z",
+    "complete": True,
+    "rows": ROWS,
+    "warnings": ["no price known for model smollm2; cost shown as unknown"],
+    "prices_as_of": "2025-01-01",
+}
+
+
+def _case(model: str, case_id: str, **kw: Any) -> dict[str, Any]:
+    base = {
+        "suite": "arithmetic",
+        "case_id": case_id,
+        "prompt": "terse",
+        "model": model,
+        "repeat": 0,
+        "vars": {"a": 2, "b": 3},
+        "expect": "5",
+        "output": "5",
+        "passed": True,
+        "score": 1.0,
+        "grades": [
+            {"type": "exact", "passed": True, "score": 1.0, "reason": "matched", "error": None}
+        ],
+        "error": None,
+        "finish_reason": "stop",
+        "latency_s": 0.5,
+        "prompt_tokens": 30,
+        "cached_tokens": 0,
+        "completion_tokens": 2,
+        "reasoning_tokens": 0,
+        "cost_usd": 0.000005 if model == GPT else None,
+    }
+    base.update(kw)
+    return base
+
+
+def _fail(**kw: Any) -> dict[str, Any]:
+    grade = {"type": "exact", "passed": False, "score": 0.0, "reason": "expected '5'"}
+    return {"passed": False, "score": 0.0, "grades": [{**grade, "error": None}], **kw}
+
+
+def make_cases() -> Iterator[dict[str, Any]]:
+    """A generator, as the store would stream them."""
+    yield _case(GPT, "add-001")
+    yield _case(GPT, "add-002", output="6", **_fail())
+    yield _case(GPT, "xss-003", vars={"a": TEMPLATE_VARS, "b": "</td></tr>"}, output="5")
+    yield _case(GPT, "long-004", output=LONG_OUTPUT, finish_reason="length")
+    yield _case(SMOL, "add-001")
+    yield _case(
+        SMOL,
+        "add-002",
+        output=None,
+        passed=None,
+        score=None,
+        grades=[],
+        error="endpoint timed out after 120 s",
+        latency_s=None,
+        prompt_tokens=None,
+        completion_tokens=None,
+    )
+    yield _case(SMOL, "xss-003", vars={"a": TEMPLATE_VARS, "b": "1"}, output=MALICIOUS, **_fail())
+    yield _case(SMOL, "long-004", output="four", **_fail())
+
+
+N_CASES = 8
+N_PASS = 4  # gpt-4o-mini add-001, xss-003, long-004; smollm2 add-001
+
+
+def _acc_text(row: dict[str, Any]) -> str:
+    return f"{row['accuracy'] * 100:.1f}% [{row['ci_low'] * 100:.1f}–{row['ci_high'] * 100:.1f}]"
+
+
+# --------------------------------------------------------------------------- no browser
+
+
+def test_no_urls_at_all() -> None:
+    html = render_html(SUMMARY, make_cases())
+    assert "http://" not in html
+    assert "https://" not in html
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?[a-z]+:""", html, re.I)
+
+
+def test_data_is_escaped_and_not_templated() -> None:
+    html = render_html(SUMMARY, make_cases())
+    assert MALICIOUS not in html
+    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in html
+    assert "<img" not in html
+    assert "{{ 7*7 }}" in html  # case data is text, never rendered as a template
+    assert html.count("<script") == 1  # only the report's own filter script
+
+
+def test_null_is_unknown_never_zero() -> None:
+    html = render_html(SUMMARY, [])
+    assert 'title="unknown">—</span>' in html
+    assert "No cases." in html
+
+
+def test_header_warnings_and_footer() -> None:
+    html = render_html({**SUMMARY, "complete": False}, [], title="My <b>report</b>")
+    assert "INCOMPLETE" in html
+    assert "no price known for model smollm2" in html
+    assert "prices as of 2025-01-01" in html
+    assert "<title>My &lt;b&gt;report&lt;/b&gt;</title>" in html
+
+
+def test_minimal_summary() -> None:
+    """Only the required keys; optional ones (warnings, prices_as_of, ttft) absent."""
+    row = {k: v for k, v in ROWS[0].items() if k not in ("ttft_p50_s", "grader_cost_usd")}
+    html = render_html({"run_id": "r1", "suites": ["s"], "complete": True, "rows": [row]}, [])
+    assert "75.0%" in html
+    assert "prices as of" not in html
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (None, None),
+        (0, "$0.00"),
+        (0.000021, "$0.000021"),
+        (0.00228, "$0.00228"),
+        (0.5, "$0.50"),
+        (0.123456, "$0.123"),
+        (1234.567, "$1,234.57"),
+        (1e-14, "<$0.000000000001"),
+    ],
+)
+def test_fmt_usd(value: float | None, text: str | None) -> None:
+    assert fmt_usd(value) == text
+
+
+def test_write_html_streams_generator(tmp_path: Path) -> None:
+    out = tmp_path / "sub" / "report.html"
+    consumed: list[str] = []
+
+    def cases() -> Iterator[dict[str, Any]]:
+        for c in make_cases():
+            consumed.append(c["case_id"])
+            yield c
+
+    write_html(out, SUMMARY, cases())
+    assert len(consumed) == N_CASES
+    text = out.read_text(encoding="utf-8")
+    assert text.count('data-status="') == N_CASES
+    assert not list(tmp_path.glob("sub/*.tmp"))
+
+
+# --------------------------------------------------------------------------- browser
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    path = tmp_path_factory.mktemp("report") / "report.html"
+    write_html(path, SUMMARY, make_cases())
+    with chromium() as driver:
+        driver.get(path.as_uri())
+        yield driver
+
+
+def _visible_case_ids(driver: Any) -> list[str]:
+    from selenium.webdriver.common.by import By
+
+    rows = driver.find_elements(By.CSS_SELECTOR, "#cases tbody tr[data-status]")
+    return [r.get_attribute("data-case-id") for r in rows if r.is_displayed()]
+
+
+def _case_row(driver: Any, model: str, case_id: str) -> Any:
+    from selenium.webdriver.common.by import By
+
+    rows = driver.find_elements(By.CSS_SELECTOR, f'#cases tr[data-case-id="{case_id}"]')
+    [row] = [r for r in rows if r.find_elements(By.TAG_NAME, "td")[3].text == model]
+    return row
+
+
+def _set_filter(driver: Any, text: str | None = None, failures: bool | None = None) -> None:
+    from selenium.webdriver.common.by import By
+
+    if text is not None:
+        box = driver.find_element(By.ID, "filter-text")
+        box.clear()
+        if text:
+            box.send_keys(text)
+        else:  # clear() sends no input event; make the script notice
+            driver.execute_script(
+                "arguments[0].dispatchEvent(new Event('input', {bubbles: true}))", box
+            )
+    if failures is not None:
+        checkbox = driver.find_element(By.ID, "filter-failures")
+        if checkbox.is_selected() != failures:
+            checkbox.click()
+
+
+def test_browser_comparison_table(page: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    rows = page.find_elements(By.CSS_SELECTOR, "#comparison tbody tr")
+    assert len(rows) == len(ROWS)
+    for tr, row in zip(rows, ROWS, strict=True):
+        assert tr.get_attribute("data-model") == row["model"]
+        acc = tr.find_element(By.CSS_SELECTOR, ".acc-text .pct").text
+        ci = tr.find_element(By.CSS_SELECTOR, ".acc-text .ci").text
+        assert f"{acc} {ci}" == _acc_text(row)
+        assert tr.find_element(By.CSS_SELECTOR, "td.passed").text == (
+            f"{row['passed']} / {row['samples']}"
+        )
+        bar = tr.find_element(By.CSS_SELECTOR, ".bar-ci")
+        assert bar.size["width"] > 0
+
+    gpt, smol = rows
+    assert "best" in gpt.find_element(By.CSS_SELECTOR, "td.acc").text
+    assert "best" not in smol.find_element(By.CSS_SELECTOR, "td.acc").text
+    assert gpt.find_element(By.CSS_SELECTOR, "td.cost").text.startswith("$0.000021")
+    assert "cheapest" in gpt.find_element(By.CSS_SELECTOR, "td.cost").text
+    assert gpt.find_element(By.CSS_SELECTOR, "td.cost-1k").text == "$0.00525"
+    assert "12,345" in gpt.text
+    assert gpt.find_element(By.CSS_SELECTOR, "td.p95").text == "1.20"
+
+    for cell in ("td.cost", "td.cost-1k"):
+        td = smol.find_element(By.CSS_SELECTOR, cell)
+        assert td.text == "—"
+        assert td.find_element(By.CSS_SELECTOR, ".na").get_attribute("title") == "unknown"
+
+
+def test_browser_header_and_notice(page: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    assert page.find_element(By.ID, "run-id").text == SUMMARY["run_id"]
+    assert page.find_element(By.ID, "run-status").text == "complete"
+    assert "no price known for model smollm2" in page.find_element(By.ID, "warnings").text
+    assert "prices as of 2025-01-01" in page.find_element(By.TAG_NAME, "footer").text
+
+
+def test_browser_no_script_injection(page: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    assert page.execute_script("return typeof window.__pwned") == "undefined"
+    assert page.find_elements(By.TAG_NAME, "img") == []
+    assert len(page.find_elements(By.TAG_NAME, "script")) == 1
+
+    row = _case_row(page, SMOL, "xss-003")
+    assert MALICIOUS in row.find_element(By.CSS_SELECTOR, "td.out").text
+    vars_text = row.find_element(By.CSS_SELECTOR, "td.vars").text
+    assert TEMPLATE_VARS in vars_text
+    assert "49" not in vars_text
+
+
+def test_browser_long_output_collapsed(page: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    row = _case_row(page, GPT, "long-004")
+    details = row.find_element(By.CSS_SELECTOR, "td.out details")
+    assert details.get_attribute("open") is None
+    details.find_element(By.TAG_NAME, "summary").click()
+    assert details.get_attribute("open") is not None
+    assert "line 39:" in details.text
+    assert "finish: length" in row.text
+    details.find_element(By.TAG_NAME, "summary").click()  # leave it as found
+
+
+def test_browser_filter(page: Any) -> None:
+    assert len(_visible_case_ids(page)) == N_CASES
+
+    _set_filter(page, text="add-002")
+    assert _visible_case_ids(page) == ["add-002", "add-002"]
+
+    _set_filter(page, text="")
+    assert len(_visible_case_ids(page)) == N_CASES
+
+    _set_filter(page, failures=True)
+    visible = _visible_case_ids(page)
+    assert len(visible) == N_CASES - N_PASS
+    assert sorted(visible) == sorted(["add-002", "add-002", "xss-003", "long-004"])
+
+    _set_filter(page, text=SMOL)  # both together: smollm2 failures and errors
+    assert _visible_case_ids(page) == ["add-002", "xss-003", "long-004"]
+
+    _set_filter(page, text="", failures=False)
+    assert len(_visible_case_ids(page)) == N_CASES
+
+
+def test_browser_no_network(page: Any) -> None:
+    assert page.execute_script("return performance.getEntriesByType('resource').length") == 0
+    assert page.execute_script("return typeof window.__pwned") == "undefined"

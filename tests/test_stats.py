@@ -1,0 +1,83 @@
+"""Stats: Wilson interval against the closed formula, percentiles, means."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from evals.stats import mean, percentile, wilson_interval
+
+Z95 = 1.959963984540054
+
+
+def test_wilson_87_of_100_matches_closed_formula() -> None:
+    n, k, z = 100, 87, Z95
+    p = k / n
+    denom = 1 + z**2 / n
+    centre = (p + z**2 / (2 * n)) / denom
+    half = (z / denom) * math.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
+    low, high = wilson_interval(87, 100)
+    assert low == pytest.approx(centre - half, abs=1e-12)
+    assert high == pytest.approx(centre + half, abs=1e-12)
+    # The summary-JSON example in DESIGN.md shows 87/100 as [0.79, 0.92].
+    assert (round(low, 2), round(high, 2)) == (0.79, 0.92)
+
+
+def test_wilson_zero_passed() -> None:
+    low, high = wilson_interval(0, 20)
+    # Upper bound for 0/n: z^2 / (n + z^2)
+    assert low == 0.0
+    assert high == pytest.approx(Z95**2 / (20 + Z95**2), abs=1e-12)
+
+
+def test_wilson_all_passed() -> None:
+    low, high = wilson_interval(20, 20)
+    # Lower bound for n/n: n / (n + z^2)
+    assert high == 1.0
+    assert low == pytest.approx(20 / (20 + Z95**2), abs=1e-12)
+
+
+def test_wilson_n_zero() -> None:
+    assert wilson_interval(0, 0) == (None, None)
+
+
+def test_wilson_other_confidence_is_narrower() -> None:
+    low90, high90 = wilson_interval(87, 100, confidence=0.90)
+    low95, high95 = wilson_interval(87, 100)
+    assert low95 < low90 < 0.87 < high90 < high95
+
+
+@pytest.mark.parametrize(("passed", "n", "conf"), [(5, 4, 0.95), (-1, 4, 0.95), (1, 4, 1.0)])
+def test_wilson_rejects_bad_input(passed: int, n: int, conf: float) -> None:
+    with pytest.raises(ValueError):
+        wilson_interval(passed, n, conf)
+
+
+def test_percentile_linear_interpolation() -> None:
+    values = [0.9, 0.1, 0.5, 0.3, 0.7]  # sorted: 0.1 0.3 0.5 0.7 0.9
+    assert percentile(values, 50) == pytest.approx(0.5)
+    assert percentile(values, 0) == pytest.approx(0.1)
+    assert percentile(values, 100) == pytest.approx(0.9)
+    # position (5 - 1) * 0.95 = 3.8 -> 0.7 + 0.8 * (0.9 - 0.7) = 0.86
+    assert percentile(values, 95) == pytest.approx(0.86)
+    # position (5 - 1) * 0.10 = 0.4 -> 0.1 + 0.4 * (0.3 - 0.1) = 0.18
+    assert percentile(values, 10) == pytest.approx(0.18)
+
+
+def test_percentile_even_count_and_single() -> None:
+    # sorted 1 2 3 4: median position 1.5 -> 2 + 0.5 * (3 - 2) = 2.5
+    assert percentile([4, 1, 3, 2], 50) == pytest.approx(2.5)
+    assert percentile([7.0], 95) == 7.0
+
+
+def test_percentile_empty_and_bad_q() -> None:
+    assert percentile([], 50) is None
+    with pytest.raises(ValueError):
+        percentile([1.0], 101)
+
+
+def test_mean() -> None:
+    assert mean([1.0, 2.0, 4.0]) == pytest.approx(7 / 3)
+    assert mean(x for x in [0.1] * 10) == pytest.approx(0.1)
+    assert mean([]) is None
