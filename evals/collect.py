@@ -37,13 +37,18 @@ class Collector:
             )
         return self._price_cache[model.id]
 
-    def grade(self, job: Job, outcome: Outcome) -> tuple[GradeResult, list[GradeResult]]:
+    def grade(self, job: Job, outcome: Outcome) -> tuple[GradeResult, list[dict[str, Any]]]:
+        """Apply the suite's and the case's graders; returns the verdict and each grade."""
         from evals.suite import case_graders
 
         graders = [*job.suite.graders, *case_graders(job.case)]
         context = GradeContext(expect=job.case.expect, vars=job.case.vars, case_id=job.case.id)
         results = grade_all(graders, outcome.output or "", context)
-        return combine(results), results
+        grades = [
+            {"type": grader.type_name, **asdict(result)}
+            for grader, result in zip(graders, results, strict=True)
+        ]
+        return combine(results), grades
 
     def on_outcome(self, job: Job, outcome: Outcome) -> None:
         error, error_class = (
@@ -54,8 +59,7 @@ class Collector:
         score: float | None = None
         grades: list[dict[str, Any]] = []
         if outcome.failure is None:
-            overall, results = self.grade(job, outcome)
-            grades = [asdict(result) for result in results]
+            overall, grades = self.grade(job, outcome)
             if overall.error:
                 error, error_class = f"grader error: {overall.reason}", "grader"
             else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Any
 
@@ -43,15 +44,23 @@ def _inner_model(annotation: Any) -> type[BaseModel] | None:
 def input_error(
     exc: ValidationError, tree: Any, path: Path, model: type[BaseModel], what: str
 ) -> InputError:
-    """The first validation problem, phrased as what to fix, at its line."""
-    err = exc.errors()[0]
+    """The most telling validation problem, phrased as what to fix, at its line.
+
+    An unknown key is reported before a missing one: `base_ur` explains why
+    `base_url` is missing, not the other way round.
+    """
+    errors = exc.errors()
+    extras = [e for e in errors if e["type"] == "extra_forbidden"]
+    err = extras[0] if extras else errors[0]
     loc = tuple(err["loc"])
     line = line_of(tree, loc)
     kind = err["type"]
     if kind == "extra_forbidden":
         key = loc[-1]
         allowed = _allowed_keys(model, loc)
-        hint = f" (allowed: {', '.join(allowed)})" if allowed else ""
+        close = difflib.get_close_matches(str(key), allowed, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        hint += f" (allowed: {', '.join(allowed)})" if allowed else ""
         message = f"unknown key '{key}' in {what}{hint}: remove or rename it"
     elif kind == "missing":
         message = f"missing required key '{loc[-1]}' in {what} at {_where(loc[:-1])}: add it"

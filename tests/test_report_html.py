@@ -192,6 +192,18 @@ def test_header_warnings_and_footer() -> None:
     assert "<title>My &lt;b&gt;report&lt;/b&gt;</title>" in html
 
 
+def test_grades_without_type() -> None:
+    """Grades stored as asdict(GradeResult): no `type`, `error` is a bool."""
+    grades = [
+        {"passed": True, "score": 1.0, "reason": "ok", "error": False},
+        {"passed": False, "score": 0.0, "reason": "bad regex", "error": True},
+    ]
+    html = render_html(SUMMARY, [_case(GPT, "g-1", grades=grades)])
+    assert '<li class="pass"><span class="gt">pass</span>' in html
+    assert '<li class="error"><span class="gt">error</span>' in html
+    assert "grader error" in html
+
+
 def test_minimal_summary() -> None:
     """Only the required keys; optional ones (warnings, prices_as_of, ttft) absent."""
     row = {k: v for k, v in ROWS[0].items() if k not in ("ttft_p50_s", "grader_cost_usd")}

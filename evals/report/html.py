@@ -193,7 +193,8 @@ def _grade_view(g: Mapping[str, Any]) -> dict[str, Any]:
     passed = g.get("passed")
     status = "error" if error_text else ("pass" if passed is True else "fail")
     return {
-        "type": str(g.get("type", "?")),
+        # grader name when the store kept it; otherwise the outcome is the label
+        "type": str(g.get("type") or g.get("name") or status),
         "status": status,
         "score": fmt_score(g.get("score")),
         "reason": str(g.get("reason") or ""),

@@ -142,7 +142,9 @@ class App:
             log.write(rec)
         return reply
 
-    def _gate(self, model: ModelConfig, sha: str, attempt: int) -> tuple[Reply | None, FaultConfig | None]:
+    def _gate(
+        self, model: ModelConfig, sha: str, attempt: int
+    ) -> tuple[Reply | None, FaultConfig | None]:
         """Quota and fault checks that come before any answer is computed."""
         if model.insufficient_quota:
             return error_reply(

@@ -1,0 +1,42 @@
+# `make demo` and `make test` each work alone on a fresh machine with Python 3.11 and make.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+# llama-cpp-python's default native build crashes at the first decode on some CPUs;
+# a portable build works everywhere (about 4 minutes, once: pip caches the wheel).
+CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+
+.PHONY: demo test lint format browser clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	CMAKE_ARGS="$(CMAKE_ARGS)" $(PY) -m pip install -q -e '.[test,local]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/evals run suites/quickstart.yaml suites/facts.yaml -r runners/local.yaml
+
+test: $(STAMP) browser
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+# The HTML report is tested in a real headless browser: Debian's chromium + chromedriver.
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	  else \
+	    echo "the report tests need chromium and chromedriver: apt-get install chromium chromium-driver"; exit 1; \
+	  fi; \
+	fi
+
+clean:
+	rm -rf $(VENV) .evals reports/*/ .pytest_cache .ruff_cache
