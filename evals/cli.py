@@ -162,8 +162,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_sim(args: argparse.Namespace) -> int:
+    from evals.errors import InputError
+    from evals.sim.config import ConfigError, load_config
     from evals.sim.server import serve
 
+    try:
+        load_config(args.config)
+    except ConfigError as exc:
+        raise InputError(str(exc)) from None
     serve(
         args.host,
         args.port,

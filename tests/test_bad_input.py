@@ -40,7 +40,11 @@ def test_yaml_syntax_error(tmp_path: Path, command: str) -> None:
     # line 3 holds an unclosed flow mapping
     suite = write(tmp_path / "s.yaml", 'name: t\nprompt: "x"\ncases: [{vars: {a: 1}\n')
     runner = write(tmp_path / "r.yaml", RUNNER)
-    args = ["validate", str(suite)] if command == "validate" else ["run", str(suite), "-r", str(runner)]
+    args = (
+        ["validate", str(suite)]
+        if command == "validate"
+        else ["run", str(suite), "-r", str(runner)]
+    )
     result = evals_cli(tmp_path, *args)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
@@ -69,7 +73,10 @@ def test_unknown_grader_type(tmp_path: Path) -> None:
 
 
 def test_template_variable_missing_from_case_file(tmp_path: Path) -> None:
-    write(tmp_path / "cases.jsonl", '{"vars": {"a": 1}, "expect": 1}\n{"vars": {"b": 2}, "expect": 2}\n')
+    write(
+        tmp_path / "cases.jsonl",
+        '{"vars": {"a": 1}, "expect": 1}\n{"vars": {"b": 2}, "expect": 2}\n',
+    )
     suite = write(
         tmp_path / "s.yaml",
         'name: t\nprompt: "What is {{ a }}?"\ncases: cases.jsonl\ngraders: [{type: exact}]\n',
@@ -90,11 +97,17 @@ def test_cases_file_missing(tmp_path: Path) -> None:
 
 def test_bad_case_in_csv_and_yaml_files(tmp_path: Path) -> None:
     write(tmp_path / "c.csv", "id,b,expect\n1,2,3\n")
-    suite = write(tmp_path / "s.yaml", 'name: t\nprompt: "{{ a }}"\ncases: c.csv\ngraders: [{type: exact}]\n')
+    suite = write(
+        tmp_path / "s.yaml", 'name: t\nprompt: "{{ a }}"\ncases: c.csv\ngraders: [{type: exact}]\n'
+    )
     result = evals_cli(tmp_path, "validate", str(suite))
     _assert_clean_error(result, tmp_path / "c.csv", 2, "template variable(s) a")
-    write(tmp_path / "c.yaml", "- {vars: {a: 1}, expect: 1}\n- {vars: {a: 2}, expect: 2, tagz: [x]}\n")
-    suite = write(tmp_path / "s.yaml", 'name: t\nprompt: "{{ a }}"\ncases: c.yaml\ngraders: [{type: exact}]\n')
+    write(
+        tmp_path / "c.yaml", "- {vars: {a: 1}, expect: 1}\n- {vars: {a: 2}, expect: 2, tagz: [x]}\n"
+    )
+    suite = write(
+        tmp_path / "s.yaml", 'name: t\nprompt: "{{ a }}"\ncases: c.yaml\ngraders: [{type: exact}]\n'
+    )
     result = evals_cli(tmp_path, "validate", str(suite))
     _assert_clean_error(result, tmp_path / "c.yaml", 2, "unknown key 'tagz'")
 

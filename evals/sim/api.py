@@ -4,21 +4,7 @@ Handlers are synchronous and run on the event loop thread, so the shared state (
 counts, rate windows, the log file) needs no locks. Waiting (latency, pacing, stalls) is
 left to the HTTP layer through the returned ``Reply``.
 
-Request log (``log_path``): one JSON object per line, flushed at once, for every HTTP
-request handled::
-
-    {"ts": 1730000000.123,          # time.time() when handled
-     "model": "sim-good",           # the body's "model" (null for GET / unparsable bodies)
-     "endpoint": "/v1/chat/completions",
-     "body_sha256": "...",          # sha256 of the canonical JSON body (raw bytes if not JSON)
-     "attempt": 1,                  # 1-based count of requests with this identical body
-     "status": 200,                 # HTTP status sent; null for disconnect/stall faults
-     "fault": null,                 # fault kind injected, or null
-     "stream": false,
-     "request": {...},              # the parsed JSON body (null when unparsable / GET)
-     "response_text": "19",         # answer content; null for errors, faults, embeddings
-     "usage": {...},                # usage object sent; null when none was sent
-     "correct": true}               # hash decision for checkable prompts; null otherwise
+The request log format is described in ``evals.sim.reqlog``.
 """
 
 from __future__ import annotations
@@ -35,23 +21,10 @@ from evals.sim.config import FaultConfig, ModelConfig, SimConfig
 from evals.sim.faults import STATUS_FAULTS, AttemptCounter, canonical_sha256, select_fault
 from evals.sim.ratelimit import Limiter, retry_headers
 from evals.sim.reply import Reply, error_reply, json_reply
+from evals.sim.reqlog import RequestLog, new_record
 from evals.sim.validate import check_chat, check_embeddings
 
 HEALTH_BODY = b'{"status": "ok"}'
-
-
-class RequestLog:
-    """Append-only JSONL request log, flushed per line so tests can read it at any time."""
-
-    def __init__(self, path: str) -> None:
-        self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 (lives as long as the server)
-
-    def write(self, record: dict[str, Any]) -> None:
-        self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self._file.flush()
-
-    def close(self) -> None:
-        self._file.close()
 
 
 class App:
@@ -82,7 +55,7 @@ class App:
         if reply is None:
             reply = error_reply(404, f"Invalid URL ({method} {path})")
         if self.log is not None:
-            self.log.write(_record(path, status=reply.status))
+            self.log.write(new_record(path, status=reply.status))
         return reply
 
     def _get(self, path: str) -> Reply | None:
@@ -100,12 +73,11 @@ class App:
     def _post(self, path: str, raw: bytes, handler: Any) -> Reply:
         """Shared POST path: JSON parsing, model lookup, attempt counting, logging."""
         log = self.log
-        rec = _record(path) if log is not None else None
+        rec = new_record(path) if log is not None else None
         try:
             body = json.loads(raw)
         except ValueError:
             body = None
-        model = None
         if not isinstance(body, dict):
             sha = hashlib.sha256(raw).hexdigest()
             attempt = self.attempts.next(sha) if log is not None else 0
@@ -227,7 +199,7 @@ class App:
             reply = Reply(
                 events=events, headers=headers, content_type="text/event-stream", delay_s=delay
             )
-            reply.event_gap_s = gap
+            reply.event_gap_s, reply.paced_events = gap, len(events) - (4 if include else 3)
             if fault is not None and fault.kind == "malformed":
                 reply.events = [events[0], payloads.MALFORMED_EVENT, payloads.DONE_EVENT]
             elif fault is not None:  # stream_cut: the first half of the frames, then close
@@ -267,31 +239,14 @@ class App:
         usage = {"prompt_tokens": tokens, "total_tokens": tokens}
         if rec is not None and fault is None:
             rec["usage"] = usage
-        delay = latency_s(model, json.dumps(items)[:200])
-        reply = Reply(body=out, headers=headers, delay_s=delay)
+        reply = Reply(body=out, headers=headers)
+        if model.latency_ms or model.latency_jitter_ms:
+            reply.delay_s = latency_s(model, json.dumps(items)[:200])
         if fault is not None and fault.kind == "malformed":
             reply.body = payloads.MALFORMED_BODY
         elif fault is not None:
             reply.action = "cut"
         return reply
-
-
-def _record(path: str, status: int | None = None) -> dict[str, Any]:
-    """A fresh log record with every field present."""
-    return {
-        "ts": time.time(),
-        "model": None,
-        "endpoint": path,
-        "body_sha256": None,
-        "attempt": None,
-        "status": status,
-        "fault": None,
-        "stream": False,
-        "request": None,
-        "response_text": None,
-        "usage": None,
-        "correct": None,
-    }
 
 
 def _no_model(name: str) -> Reply:

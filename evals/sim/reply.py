@@ -19,7 +19,8 @@ class Reply:
     events: list[bytes] | None = None  # SSE frames ("data: ...\n\n"), sent chunked
     content_type: str = "application/json"
     delay_s: float = 0.0  # before the first byte
-    event_gap_s: float = 0.0  # between SSE frames after the first
+    event_gap_s: float = 0.0  # pause before each paced SSE frame
+    paced_events: int = 0  # frames after the first that are paced (the content deltas)
     action: str | None = None  # None | "disconnect" | "stall" | "cut"
     stall_s: float = 0.0
 

@@ -92,9 +92,10 @@ async def _send(
         writer.write(_head(reply, keep_alive, None) + data + (b"" if cut else b"0\r\n\r\n"))
     else:
         writer.write(_head(reply, keep_alive, None) + _chunk(events[0]))
-        for event in events[1:]:
-            await writer.drain()
-            await asyncio.sleep(reply.event_gap_s)
+        for i, event in enumerate(events[1:], 1):
+            if i <= reply.paced_events:
+                await writer.drain()
+                await asyncio.sleep(reply.event_gap_s)
             writer.write(_chunk(event))
         if not cut:
             writer.write(b"0\r\n\r\n")

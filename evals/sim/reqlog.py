@@ -1,0 +1,57 @@
+"""The request log (``log_path``): one JSON line per HTTP request handled, flushed at once::
+
+    {"ts": 1730000000.123,          # time.time() when handled
+     "model": "sim-good",           # the body's "model" (null for GET / unparsable bodies)
+     "path": "/v1/chat/completions",  # request path, query string removed
+     "body_sha256": "...",          # sha256 of the canonical JSON body (raw bytes if not JSON)
+     "attempt": 1,                  # 1-based count of requests with this identical body
+     "status": 200,                 # HTTP status sent; null for disconnect/stall faults
+     "fault": null,                 # fault kind injected, or null
+     "stream": false,
+     "request": {...},              # the parsed JSON body (null when unparsable / GET)
+     "response_text": "19",         # answer content; null for errors, faults, embeddings
+     "usage": {...},                # usage object sent; null when none was sent
+     "correct": true}               # checkable prompt answered right (False when cut by
+                                    # max tokens); null for canned answers, errors, faults
+
+Tests use it to compute expected figures independently of the client. While logging, the
+server keeps one attempt counter per distinct body, so memory grows with distinct bodies.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+
+class RequestLog:
+    """Append-only JSONL file, flushed per line so readers see every handled request."""
+
+    def __init__(self, path: str) -> None:
+        self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 (lives with the server)
+
+    def write(self, record: dict[str, Any]) -> None:
+        self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def new_record(path: str, status: int | None = None) -> dict[str, Any]:
+    """A fresh log record with every field present."""
+    return {
+        "ts": time.time(),
+        "model": None,
+        "path": path,
+        "body_sha256": None,
+        "attempt": None,
+        "status": status,
+        "fault": None,
+        "stream": False,
+        "request": None,
+        "response_text": None,
+        "usage": None,
+        "correct": None,
+    }

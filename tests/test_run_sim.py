@@ -1,0 +1,190 @@
+"""End to end over real HTTP: the `evals` CLI against `evals sim` on 127.0.0.1.
+
+Expected figures are computed here from the sim's own request log (what the
+server answered), never from the harness's output.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+import pytest
+
+from evals.sim.server import start_in_thread
+from tests.helpers import REPO, evals_cli, read_jsonl, write
+
+SIM_MODELS = """\
+models:
+  sim-good: {accuracy: 0.7, cache: true}
+  sim-plain: {accuracy: 0.5, usage_details: false}
+  o3-mini: {accuracy: 0.9, reasoning: true, reasoning_tokens: 32}
+"""
+PRICES = {  # USD per 1M tokens, written into the runner profile below
+    "sim-good": {"input": 0.15, "cached_input": 0.075, "output": 0.60},
+    "o3-mini": {"input": 1.10, "cached_input": 0.55, "output": 4.40},
+}
+Z95 = 1.959963984540054
+
+
+def runner_yaml(base_url: str, models: list[str], extra: str = "") -> str:
+    lines = [
+        "endpoints:",
+        f'  sim: {{base_url: "{base_url}", max_concurrency: 8, timeout_s: 10}}',
+        "models:",
+    ]
+    lines += [f"  - {{id: {m}, endpoint: sim}}" for m in models]
+    lines.append("pricing:")
+    lines += [f"  {m}: {json.dumps(p)}" for m, p in PRICES.items()]
+    return "\n".join(lines) + "\n" + extra
+
+
+@pytest.fixture
+def sim(tmp_path: Path):
+    config = write(tmp_path / "sim.yaml", SIM_MODELS)
+    handle = start_in_thread(config_path=str(config), log_path=str(tmp_path / "sim.jsonl"))
+    yield handle
+    handle.stop()
+
+
+def _expected_sum(a_plus_b: str) -> float:
+    a, b = re.findall(r"-?\d+", a_plus_b)[:2]
+    return int(a) + int(b)
+
+
+def _answer_number(text: str) -> float | None:
+    match = re.search(r"(-?\d+(?:\.\d+)?)\D*$", text)
+    return float(match.group(1)) if match else None
+
+
+def _wilson(k: int, n: int) -> tuple[float, float]:
+    p = k / n
+    denom = 1 + Z95**2 / n
+    centre = (p + Z95**2 / (2 * n)) / denom
+    half = Z95 * math.sqrt(p * (1 - p) / n + Z95**2 / (4 * n * n)) / denom
+    return centre - half, centre + half
+
+
+def test_summary_matches_what_the_sim_answered(tmp_path: Path, sim) -> None:
+    runner = write(tmp_path / "runner.yaml", runner_yaml(sim.base_url, ["sim-good", "sim-plain"]))
+    result = evals_cli(
+        tmp_path,
+        "run",
+        str(REPO / "suites/quickstart.yaml"),
+        "-r",
+        str(runner),
+        "--summary-json",
+        "out/summary.json",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines()[0].startswith("run: ")
+    summary = json.loads((tmp_path / "out/summary.json").read_text())
+    assert summary["complete"] is True
+    log = [e for e in read_jsonl(tmp_path / "sim.jsonl") if e["path"].endswith("/chat/completions")]
+    assert len(log) == 2 * 2 * 10  # models x prompts x cases, no retries needed
+
+    rows = {(r["prompt"], r["model"]): r for r in summary["rows"]}
+    assert len(rows) == 4
+    for (prompt, model), row in rows.items():
+        entries = [
+            e
+            for e in log
+            if e["model"] == model
+            and ("Please add" in e["request"]["messages"][-1]["content"]) == (prompt == "chatty")
+        ]
+        assert len(entries) == 10 and all(e["status"] == 200 for e in entries)
+        passed = sum(
+            _answer_number(e["response_text"])
+            == _expected_sum(e["request"]["messages"][-1]["content"])
+            for e in entries
+        )
+        assert row["samples"] == 10 and row["errors"] == 0
+        assert row["passed"] == passed
+        assert row["accuracy"] == pytest.approx(passed / 10)
+        low, high = _wilson(passed, 10)
+        assert row["ci_low"] == pytest.approx(low) and row["ci_high"] == pytest.approx(high)
+        usage = [e["usage"] for e in entries]
+        assert row["prompt_tokens"] == sum(u["prompt_tokens"] for u in usage)
+        assert row["completion_tokens"] == sum(u["completion_tokens"] for u in usage)
+        if model == "sim-plain":  # the sim sends no details for it: unknown, not 0
+            assert row["cached_tokens"] is None and row["reasoning_tokens"] is None
+            assert row["cost_usd"] is None  # and no price is known for it
+        else:
+            cached = sum(u["prompt_tokens_details"]["cached_tokens"] for u in usage)
+            assert cached > 0 and row["cached_tokens"] == cached
+            price = PRICES[model]
+            cost = (
+                (row["prompt_tokens"] - cached) * price["input"]
+                + cached * price["cached_input"]
+                + row["completion_tokens"] * price["output"]
+            ) / 1e6
+            assert row["cost_usd"] == pytest.approx(cost, rel=1e-9)
+    assert any("sim-plain" in w for w in summary["warnings"])
+    run_dir = tmp_path / "reports" / summary["run_id"]
+    assert json.loads((run_dir / "summary.json").read_text()) == summary
+    assert (run_dir / "index.html").stat().st_size > 0
+
+
+def test_reasoning_model_request_is_adapted(tmp_path: Path, sim) -> None:
+    runner = write(tmp_path / "runner.yaml", runner_yaml(sim.base_url, ["o3-mini"]))
+    result = evals_cli(
+        tmp_path,
+        "run",
+        str(REPO / "suites/quickstart.yaml"),
+        "-r",
+        str(runner),
+        "--prompt",
+        "terse",
+        "--summary-json",
+        "s.json",
+    )
+    assert result.returncode == 0, result.stderr
+    log = read_jsonl(tmp_path / "sim.jsonl")
+    chats = [e for e in log if e["path"].endswith("/chat/completions")]
+    assert len(chats) == 10 and all(e["status"] == 200 for e in chats)
+    for entry in chats:
+        body = entry["request"]
+        assert "temperature" not in body and "max_tokens" not in body
+        assert body["max_completion_tokens"] == 24  # the suite's max_tokens, renamed
+        assert body["messages"][0]["role"] == "developer"
+    row = json.loads((tmp_path / "s.json").read_text())["rows"][0]
+    reasoning = sum(e["usage"]["completion_tokens_details"]["reasoning_tokens"] for e in chats)
+    assert reasoning > 0 and row["reasoning_tokens"] == reasoning
+    completion = sum(e["usage"]["completion_tokens"] for e in chats)
+    assert row["completion_tokens"] == completion  # reasoning is inside, never added twice
+
+
+def test_unadapted_reasoning_request_fails_once_with_the_error_recorded(
+    tmp_path: Path, sim
+) -> None:
+    # Force the request through unchanged: the sim rejects it the way OpenAI does.
+    profile = runner_yaml(sim.base_url, []).replace(
+        "models:\n",
+        "models:\n  - {id: o3-mini, endpoint: sim, capabilities: "
+        "{max_tokens_param: max_tokens, temperature: true, system_role: system}}\n",
+    )
+    runner = write(tmp_path / "runner.yaml", profile)
+    result = evals_cli(
+        tmp_path,
+        "run",
+        str(REPO / "suites/quickstart.yaml"),
+        "-r",
+        str(runner),
+        "--prompt",
+        "terse",
+        "--limit",
+        "3",
+        "--summary-json",
+        "s.json",
+    )
+    assert result.returncode == 0, result.stderr
+    chats = [
+        e for e in read_jsonl(tmp_path / "sim.jsonl") if e["path"].endswith("/chat/completions")
+    ]
+    assert len(chats) == 3 and {e["status"] for e in chats} == {400}  # a 400 is never retried
+    row = json.loads((tmp_path / "s.json").read_text())["rows"][0]
+    assert row["errors"] == 3 and row["accuracy"] is None
+    runs = json.loads(evals_cli(tmp_path, "runs", "--json").stdout)
+    assert runs[0]["results"] == 3
