@@ -1,0 +1,134 @@
+"""The engine survives endpoint faults: retried when retryable, recorded when final.
+
+Each simulated model injects one fault kind on the first attempt of about half
+of its requests; the sim's log says which requests were hit and what it answered.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from evals.sim.server import start_in_thread
+from tests.helpers import REPO, evals_cli, read_jsonl, write
+
+FAULTY = {
+    "m-500": '{kind: "500", rate: 0.5, times: 1}',
+    "m-529": '{kind: "529", rate: 0.5, times: 1}',
+    "m-429": '{kind: "429", rate: 0.5, times: 1, retry_after_s: 0.3}',
+    "m-disconnect": "{kind: disconnect, rate: 0.5, times: 1}",
+    "m-malformed": "{kind: malformed, rate: 0.5, times: 1}",
+    "m-stall": "{kind: stall, rate: 0.5, times: 1, stall_s: 5}",
+}
+
+
+def _sim_config(models: dict[str, str]) -> str:
+    lines = ["models:"]
+    lines += [f"  {name}: {{accuracy: 0.7, faults: [{fault}]}}" for name, fault in models.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _runner(base_url: str, models: list[str], attempts: int = 6) -> str:
+    head = (
+        "endpoints:\n"
+        f'  sim: {{base_url: "{base_url}", max_concurrency: 8, timeout_s: 1.0, '
+        f"max_attempts: {attempts}}}\n"
+        "models:\n"
+    )
+    return head + "".join(f"  - {{id: {m}, endpoint: sim}}\n" for m in models)
+
+
+def _rows(tmp_path: Path) -> dict[str, dict]:
+    summary = json.loads((tmp_path / "s.json").read_text())
+    return {row["model"]: row for row in summary["rows"]}
+
+
+def _stored(tmp_path: Path) -> list[sqlite3.Row]:
+    db = sqlite3.connect(tmp_path / ".evals" / "evals.sqlite")
+    db.row_factory = sqlite3.Row
+    return db.execute("SELECT * FROM results").fetchall()
+
+
+def test_every_fault_kind_is_survived(tmp_path: Path) -> None:
+    config = write(tmp_path / "sim.yaml", _sim_config(FAULTY))
+    with start_in_thread(config_path=str(config), log_path=str(tmp_path / "sim.jsonl")) as sim:
+        runner = write(tmp_path / "r.yaml", _runner(sim.base_url, list(FAULTY)))
+        result = evals_cli(
+            tmp_path,
+            "run",
+            str(REPO / "suites/quickstart.yaml"),
+            "-r",
+            str(runner),
+            "--prompt",
+            "terse",
+            "--summary-json",
+            "s.json",
+        )
+    assert result.returncode == 0, result.stderr
+    log = [e for e in read_jsonl(tmp_path / "sim.jsonl") if e["path"].endswith("/completions")]
+    rows = _rows(tmp_path)
+    stored = _stored(tmp_path)
+    for model in FAULTY:
+        entries = [e for e in log if e["model"] == model]
+        faulted = {e["body_sha256"] for e in entries if e["fault"]}
+        answered = [e for e in entries if e["status"] == 200 and not e["fault"]]
+        assert faulted, f"{model}: the sim injected no fault; the test proves nothing"
+        assert len(answered) == 10, model  # every case got its answer in the end
+        row = rows[model]
+        assert row["samples"] == 10 and row["errors"] == 0, (model, row)
+        assert row["passed"] == sum(e["correct"] for e in answered), model
+        attempts = {r["case_id"]: r["attempts"] for r in stored if r["model"] == model}
+        assert sorted(attempts.values()) == sorted(
+            2 if e["body_sha256"] in faulted else 1 for e in answered
+        ), model
+
+
+def test_final_failures_are_recorded_not_scored(tmp_path: Path) -> None:
+    always = {"m-down": '{kind: "503", rate: 1.0, times: null}'}
+    config = write(tmp_path / "sim.yaml", _sim_config(always))
+    with start_in_thread(config_path=str(config), log_path=str(tmp_path / "sim.jsonl")) as sim:
+        runner = write(tmp_path / "r.yaml", _runner(sim.base_url, ["m-down"], attempts=3))
+        result = evals_cli(
+            tmp_path,
+            "run",
+            str(REPO / "suites/quickstart.yaml"),
+            "-r",
+            str(runner),
+            "--prompt",
+            "terse",
+            "--limit",
+            "4",
+            "--summary-json",
+            "s.json",
+        )
+    assert result.returncode == 0, result.stderr
+    log = [e for e in read_jsonl(tmp_path / "sim.jsonl") if e["path"].endswith("/completions")]
+    assert len(log) == 4 * 3  # four cases, three attempts each, then given up
+    row = _rows(tmp_path)["m-down"]
+    assert row["errors"] == 4 and row["passed"] == 0 and row["accuracy"] is None
+    for stored in _stored(tmp_path):
+        assert stored["attempts"] == 3 and stored["error_class"] == "server:503"
+        assert stored["passed"] is None
+
+
+def test_client_errors_are_not_retried(tmp_path: Path) -> None:
+    with start_in_thread(log_path=str(tmp_path / "sim.jsonl")) as sim:
+        runner = write(tmp_path / "r.yaml", _runner(sim.base_url, ["no-such-model"]))
+        result = evals_cli(
+            tmp_path,
+            "run",
+            str(REPO / "suites/quickstart.yaml"),
+            "-r",
+            str(runner),
+            "--prompt",
+            "terse",
+            "--limit",
+            "2",
+            "--summary-json",
+            "s.json",
+        )
+    assert result.returncode == 0, result.stderr
+    log = [e for e in read_jsonl(tmp_path / "sim.jsonl") if e["path"].endswith("/completions")]
+    assert len(log) == 2 and {e["status"] for e in log} == {404}
+    assert {r["error_class"] for r in _stored(tmp_path)} == {"client:404"}

@@ -1,0 +1,106 @@
+"""Every reference suite runs over HTTP against `evals sim`; grades match what it answered."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from evals.sim.server import start_in_thread
+from tests.browser import chromium
+from tests.helpers import REPO, evals_cli, read_jsonl, write
+
+REFERENCE = sorted((REPO / "suites" / "reference").glob("*.yaml"))
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory):
+    """One run of all reference suites against a perfect and a weak simulated model."""
+    tmp = tmp_path_factory.mktemp("ref")
+    config = write(
+        tmp / "sim.yaml", "models:\n  perfect: {accuracy: 1.0}\n  weak: {accuracy: 0.4}\n"
+    )
+    with start_in_thread(config_path=str(config), log_path=str(tmp / "sim.jsonl")) as sim:
+        runner = write(
+            tmp / "r.yaml",
+            f'endpoints:\n  sim: {{base_url: "{sim.base_url}"}}\n'
+            "models:\n  - {id: perfect, endpoint: sim}\n  - {id: weak, endpoint: sim}\n",
+        )
+        result = evals_cli(
+            tmp, "run", *map(str, REFERENCE), "-r", str(runner), "--summary-json", "s.json"
+        )
+    assert result.returncode == 0, result.stderr
+    db = sqlite3.connect(tmp / ".evals" / "evals.sqlite")
+    db.row_factory = sqlite3.Row
+    return (
+        tmp,
+        json.loads((tmp / "s.json").read_text()),
+        db.execute("SELECT * FROM results").fetchall(),
+    )
+
+
+def test_a_perfect_model_passes_every_reference_case(runs) -> None:
+    _, summary, _ = runs
+    perfect = [row for row in summary["rows"] if row["model"] == "perfect"]
+    assert {row["suite"] for row in perfect} == {
+        "ref-exact",
+        "ref-contains",
+        "ref-regex",
+        "ref-numeric",
+        "ref-json",
+    }
+    for row in perfect:
+        assert row["errors"] == 0 and row["passed"] == row["samples"], row
+
+
+def test_weak_model_grades_follow_the_sims_correctness(runs) -> None:
+    tmp, _, results = runs
+    log = read_jsonl(tmp / "sim.jsonl")
+    correct_by_body = {
+        (e["model"], json.dumps(e["request"]["messages"], sort_keys=True)): e["correct"]
+        for e in log
+        if e["path"].endswith("/completions")
+    }
+    checked = 0
+    for result in results:
+        if result["model"] != "weak" or result["suite"] == "ref-json":
+            continue  # JSON cases include a negated grader: a wrong answer can pass there
+        messages = json.loads(result["request"])["messages"]
+        correct = correct_by_body[("weak", json.dumps(messages, sort_keys=True))]
+        assert bool(result["passed"]) == correct, (result["suite"], result["case_id"])
+        checked += 1
+    assert checked == 2 * 5 + 4 + 3 + 5  # numeric has two prompts
+
+
+def test_case_data_is_sent_verbatim_not_rendered(runs) -> None:
+    tmp, _, _ = runs
+    sent = [
+        e["request"]["messages"][-1]["content"]
+        for e in read_jsonl(tmp / "sim.jsonl")
+        if e["path"].endswith("/completions")
+    ]
+    assert "Repeat: {{ 7*7 }} {% if x %}" in sent
+    assert not any("Repeat: 49" in text for text in sent)
+
+
+def test_report_rebuilds_from_the_store_and_renders_in_a_browser(runs) -> None:
+    tmp, summary, _ = runs
+    result = evals_cli(tmp, "report", summary["run_id"], "--out", "rebuilt")
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp / "rebuilt" / "summary.json").read_text()) == summary
+    listing = evals_cli(tmp, "runs")
+    assert summary["run_id"] in listing.stdout and "complete" in listing.stdout
+    from selenium.webdriver.common.by import By
+
+    with chromium() as driver:
+        driver.get((tmp / "rebuilt" / "index.html").as_uri())
+        rows = driver.find_elements(By.CSS_SELECTOR, "#comparison tbody tr")
+        assert len(rows) == len(summary["rows"])
+        cases = driver.find_elements(By.CSS_SELECTOR, "#cases tbody tr[data-status]")
+        assert len(cases) == sum(row["samples"] for row in summary["rows"])
+        failing = sum(row["samples"] - row["passed"] for row in summary["rows"])
+        assert (
+            len(driver.find_elements(By.CSS_SELECTOR, '#cases tr[data-status="fail"]')) == failing
+        )
