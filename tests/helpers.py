@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,6 @@ REPO = Path(__file__).resolve().parent.parent
 def evals_cli(cwd: Path, *args: str, timeout: float = 300, env: dict | None = None):
     """Run `python -m evals ARGS` with its state under `cwd`; returns CompletedProcess."""
     full_env = {**os.environ, "EVALS_HOME": str(cwd / ".evals"), **(env or {})}
-    full_env.pop("CI", None) if env and env.get("CI") == "" else None
     return subprocess.run(
         [sys.executable, "-m", "evals", *args],
         cwd=cwd,
@@ -34,3 +34,18 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def chat_log(path: Path) -> list[dict[str, Any]]:
+    """The chat-completion requests a sim logged (GETs and embeddings left out)."""
+    return [e for e in read_jsonl(path) if e["path"].endswith("/chat/completions")]
+
+
+def stored_results(evals_home_parent: Path) -> list[sqlite3.Row]:
+    """Every result row in the store of a run made with `evals_cli(evals_home_parent, ...)`."""
+    db = sqlite3.connect(evals_home_parent / ".evals" / "evals.sqlite")
+    db.row_factory = sqlite3.Row
+    try:
+        return db.execute("SELECT * FROM results ORDER BY id").fetchall()
+    finally:
+        db.close()

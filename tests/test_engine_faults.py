@@ -7,11 +7,10 @@ of its requests; the sim's log says which requests were hit and what it answered
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 from evals.sim.server import start_in_thread
-from tests.helpers import REPO, evals_cli, read_jsonl, write
+from tests.helpers import REPO, chat_log, evals_cli, stored_results, write
 
 FAULTY = {
     "m-500": '{kind: "500", rate: 0.5, times: 1}',
@@ -44,12 +43,6 @@ def _rows(tmp_path: Path) -> dict[str, dict]:
     return {row["model"]: row for row in summary["rows"]}
 
 
-def _stored(tmp_path: Path) -> list[sqlite3.Row]:
-    db = sqlite3.connect(tmp_path / ".evals" / "evals.sqlite")
-    db.row_factory = sqlite3.Row
-    return db.execute("SELECT * FROM results").fetchall()
-
-
 def test_every_fault_kind_is_survived(tmp_path: Path) -> None:
     config = write(tmp_path / "sim.yaml", _sim_config(FAULTY))
     with start_in_thread(config_path=str(config), log_path=str(tmp_path / "sim.jsonl")) as sim:
@@ -66,9 +59,9 @@ def test_every_fault_kind_is_survived(tmp_path: Path) -> None:
             "s.json",
         )
     assert result.returncode == 0, result.stderr
-    log = [e for e in read_jsonl(tmp_path / "sim.jsonl") if e["path"].endswith("/completions")]
+    log = chat_log(tmp_path / "sim.jsonl")
     rows = _rows(tmp_path)
-    stored = _stored(tmp_path)
+    stored = stored_results(tmp_path)
     for model in FAULTY:
         entries = [e for e in log if e["model"] == model]
         faulted = {e["body_sha256"] for e in entries if e["fault"]}
@@ -103,11 +96,11 @@ def test_final_failures_are_recorded_not_scored(tmp_path: Path) -> None:
             "s.json",
         )
     assert result.returncode == 0, result.stderr
-    log = [e for e in read_jsonl(tmp_path / "sim.jsonl") if e["path"].endswith("/completions")]
+    log = chat_log(tmp_path / "sim.jsonl")
     assert len(log) == 4 * 3  # four cases, three attempts each, then given up
     row = _rows(tmp_path)["m-down"]
     assert row["errors"] == 4 and row["passed"] == 0 and row["accuracy"] is None
-    for stored in _stored(tmp_path):
+    for stored in stored_results(tmp_path):
         assert stored["attempts"] == 3 and stored["error_class"] == "server:503"
         assert stored["passed"] is None
 
@@ -129,6 +122,6 @@ def test_client_errors_are_not_retried(tmp_path: Path) -> None:
             "s.json",
         )
     assert result.returncode == 0, result.stderr
-    log = [e for e in read_jsonl(tmp_path / "sim.jsonl") if e["path"].endswith("/completions")]
+    log = chat_log(tmp_path / "sim.jsonl")
     assert len(log) == 2 and {e["status"] for e in log} == {404}
-    assert {r["error_class"] for r in _stored(tmp_path)} == {"client:404"}
+    assert {r["error_class"] for r in stored_results(tmp_path)} == {"client:404"}

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 
 from evals.sim.server import start_in_thread
 from tests.browser import chromium
-from tests.helpers import REPO, evals_cli, read_jsonl, write
+from tests.helpers import REPO, chat_log, evals_cli, stored_results, write
 
 REFERENCE = sorted((REPO / "suites" / "reference").glob("*.yaml"))
 
@@ -31,13 +30,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory):
             tmp, "run", *map(str, REFERENCE), "-r", str(runner), "--summary-json", "s.json"
         )
     assert result.returncode == 0, result.stderr
-    db = sqlite3.connect(tmp / ".evals" / "evals.sqlite")
-    db.row_factory = sqlite3.Row
-    return (
-        tmp,
-        json.loads((tmp / "s.json").read_text()),
-        db.execute("SELECT * FROM results").fetchall(),
-    )
+    return tmp, json.loads((tmp / "s.json").read_text()), stored_results(tmp)
 
 
 def test_a_perfect_model_passes_every_reference_case(runs) -> None:
@@ -56,11 +49,9 @@ def test_a_perfect_model_passes_every_reference_case(runs) -> None:
 
 def test_weak_model_grades_follow_the_sims_correctness(runs) -> None:
     tmp, _, results = runs
-    log = read_jsonl(tmp / "sim.jsonl")
     correct_by_body = {
         (e["model"], json.dumps(e["request"]["messages"], sort_keys=True)): e["correct"]
-        for e in log
-        if e["path"].endswith("/completions")
+        for e in chat_log(tmp / "sim.jsonl")
     }
     checked = 0
     for result in results:
@@ -75,11 +66,7 @@ def test_weak_model_grades_follow_the_sims_correctness(runs) -> None:
 
 def test_case_data_is_sent_verbatim_not_rendered(runs) -> None:
     tmp, _, _ = runs
-    sent = [
-        e["request"]["messages"][-1]["content"]
-        for e in read_jsonl(tmp / "sim.jsonl")
-        if e["path"].endswith("/completions")
-    ]
+    sent = [e["request"]["messages"][-1]["content"] for e in chat_log(tmp / "sim.jsonl")]
     assert "Repeat: {{ 7*7 }} {% if x %}" in sent
     assert not any("Repeat: 49" in text for text in sent)
 

@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from evals.sim.server import start_in_thread
-from tests.helpers import REPO, evals_cli, read_jsonl, write
+from tests.helpers import REPO, chat_log, evals_cli, stored_results, write
 
 SIM_MODELS = """\
 models:
@@ -82,7 +87,7 @@ def test_summary_matches_what_the_sim_answered(tmp_path: Path, sim) -> None:
     assert result.stderr.splitlines()[0].startswith("run: ")
     summary = json.loads((tmp_path / "out/summary.json").read_text())
     assert summary["complete"] is True
-    log = [e for e in read_jsonl(tmp_path / "sim.jsonl") if e["path"].endswith("/chat/completions")]
+    log = chat_log(tmp_path / "sim.jsonl")
     assert len(log) == 2 * 2 * 10  # models x prompts x cases, no retries needed
 
     rows = {(r["prompt"], r["model"]): r for r in summary["rows"]}
@@ -141,8 +146,7 @@ def test_reasoning_model_request_is_adapted(tmp_path: Path, sim) -> None:
         "s.json",
     )
     assert result.returncode == 0, result.stderr
-    log = read_jsonl(tmp_path / "sim.jsonl")
-    chats = [e for e in log if e["path"].endswith("/chat/completions")]
+    chats = chat_log(tmp_path / "sim.jsonl")
     assert len(chats) == 10 and all(e["status"] == 200 for e in chats)
     for entry in chats:
         body = entry["request"]
@@ -180,11 +184,49 @@ def test_unadapted_reasoning_request_fails_once_with_the_error_recorded(
         "s.json",
     )
     assert result.returncode == 0, result.stderr
-    chats = [
-        e for e in read_jsonl(tmp_path / "sim.jsonl") if e["path"].endswith("/chat/completions")
-    ]
+    chats = chat_log(tmp_path / "sim.jsonl")
     assert len(chats) == 3 and {e["status"] for e in chats} == {400}  # a 400 is never retried
     row = json.loads((tmp_path / "s.json").read_text())["rows"][0]
     assert row["errors"] == 3 and row["accuracy"] is None
     runs = json.loads(evals_cli(tmp_path, "runs", "--json").stdout)
     assert runs[0]["results"] == 3
+
+
+def test_interrupted_run_keeps_what_it_received(tmp_path: Path) -> None:
+    config = write(tmp_path / "sim.yaml", "models:\n  slow: {accuracy: 1.0, latency_ms: 150}\n")
+    with start_in_thread(config_path=str(config), log_path=str(tmp_path / "sim.jsonl")) as sim:
+        runner = write(
+            tmp_path / "r.yaml",
+            f'endpoints:\n  sim: {{base_url: "{sim.base_url}", max_concurrency: 2}}\n'
+            "models:\n  - {id: slow, endpoint: sim}\n",
+        )
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "evals",
+                "run",
+                str(REPO / "suites/quickstart.yaml"),
+                "-r",
+                str(runner),
+            ],
+            cwd=tmp_path,
+            env={**os.environ, "EVALS_HOME": str(tmp_path / ".evals")},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(chat_log(tmp_path / "sim.jsonl")) < 6:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 3, err
+    assert "Traceback" not in err
+    stored = stored_results(tmp_path)
+    assert 0 < len(stored) < 20
+    sent = {json.dumps(e["request"], sort_keys=True) for e in chat_log(tmp_path / "sim.jsonl")}
+    assert all(json.dumps(json.loads(r["request"]), sort_keys=True) in sent for r in stored)
+    runs = json.loads(evals_cli(tmp_path, "runs", "--json").stdout)
+    assert runs[0]["complete"] is False and runs[0]["results"] == len(stored)
+    assert runs[0]["planned"] == 20
