@@ -187,6 +187,21 @@ def _print_dry_run(prepared: Prepared) -> None:
         )
     for model in prepared.models:
         print(f"  model {model.id} -> {model.endpoint} ({model.api_model})", file=sys.stderr)
+        for note in _adaptation_notes(prepared.suites, model):
+            print(f"    {note}", file=sys.stderr)
+
+
+def _adaptation_notes(suites: list[Suite], model: ModelSpec) -> list[str]:
+    """How requests to this model are rewritten (reasoning models), from a sample request."""
+    from evals.engine.plan import build_body
+
+    notes: list[str] = []
+    for suite in suites:
+        case = next(suite.cases())
+        for template in suite.prompts.values():
+            _, sample_notes = build_body(model, suite.params, template.render(case.vars))
+            notes += [note for note in sample_notes if note not in notes]
+    return notes
 
 
 def _engine_phase(options: RunOptions, prepared: Prepared, store: Any, run_id: str) -> int:

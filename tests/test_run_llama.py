@@ -142,7 +142,7 @@ def llama_run(llama_port: int, tmp_path_factory: pytest.TempPathFactory) -> Iter
             tmp_path / "runner.yaml",
             "endpoints:\n"
             f'  llama: {{base_url: "{proxy.base_url}", api_key_env: null, '
-            "max_concurrency: 1, timeout_s: 60}\n"
+            "max_concurrency: 1, timeout_s: 120}\n"
             "models:\n"
             f"  - {{id: {MODEL}, endpoint: llama}}\n"
             "pricing:\n"
