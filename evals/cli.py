@@ -15,7 +15,7 @@ DEFAULT_RUNNER = Path("runners/local.yaml")
 
 def _add_run(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run suites against the models of a runner profile")
-    p.add_argument("suites", nargs="+", type=Path, metavar="SUITE")
+    p.add_argument("suites", nargs="*", type=Path, metavar="SUITE")
     p.add_argument(
         "-r",
         "--runner",
@@ -48,6 +48,18 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dry-run", action="store_true", help="check everything, send nothing")
     p.add_argument("--out", type=Path, metavar="DIR", help="report folder (default reports/RUN_ID)")
     p.add_argument("--summary-json", type=Path, metavar="PATH")
+    p.add_argument(
+        "--max-cost",
+        type=float,
+        metavar="USD",
+        help="stop before new spend could pass this; the run stays resumable",
+    )
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="do not replay cached responses (fresh ones are still cached)",
+    )
+    p.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted run")
     p.add_argument(
         "--fail-under",
         type=float,
@@ -88,7 +100,11 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
         raise InputError("--limit must be at least 1")
     if args.fail_under is not None and not 0 <= args.fail_under <= 1:
         raise InputError("--fail-under is an accuracy between 0 and 1")
-    if not args.runner.exists():
+    if args.max_cost is not None and args.max_cost < 0:
+        raise InputError("--max-cost is an amount in USD, 0 or more")
+    if not args.suites and not args.resume:
+        raise InputError("name at least one SUITE file (or --resume RUN_ID)")
+    if not args.resume and not args.runner.exists():
         raise InputError(f"runner profile {args.runner} not found: pass one with -r FILE")
     return execute(
         RunOptions(
@@ -103,6 +119,9 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
             out_dir=args.out,
             summary_json=args.summary_json,
             fail_under=args.fail_under,
+            max_cost=args.max_cost,
+            no_cache=args.no_cache,
+            resume=args.resume,
             argv=argv,
         )
     )

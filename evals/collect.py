@@ -1,17 +1,18 @@
-"""Turn each engine outcome into a stored result: grade it, price it, commit it."""
+"""Turn each engine outcome into a stored result: grade it, then commit it with its cache entry."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Any
 
-from evals.engine.executor import Outcome, canonical_json
+from evals.engine.executor import canonical_json
+from evals.engine.outcome import Outcome
 from evals.engine.plan import Job
 from evals.graders.base import GradeContext
 from evals.graders.registry import combine, grade_all
-from evals.pricing import Price, PriceTable, cost_usd
-from evals.progress import Progress
+from evals.pricing import Price, PriceTable
 from evals.records import GradeResult
 from evals.runner import ModelSpec, RunnerProfile
 from evals.store import ResultRecord, Store
@@ -21,21 +22,30 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-class Collector:
-    def __init__(self, store: Store, run_id: str, profile: RunnerProfile, progress: Progress):
-        self.store = store
-        self.run_id = run_id
-        self.progress = progress
-        self.stored = 0
-        self._prices = PriceTable.bundled().with_overrides(profile.pricing)
-        self._price_cache: dict[str, Price | None] = {}
+class PriceBook:
+    """Prices per runner model: its id first, then the model name sent to the API."""
 
-    def price_for(self, model: ModelSpec) -> Price | None:
-        if model.id not in self._price_cache:
-            self._price_cache[model.id] = self._prices.lookup(model.id) or self._prices.lookup(
+    def __init__(self, profile: RunnerProfile):
+        self._table = PriceTable.bundled().with_overrides(profile.pricing)
+        self._by_model: dict[str, Price | None] = {}
+
+    def for_model(self, model: ModelSpec) -> Price | None:
+        if model.id not in self._by_model:
+            self._by_model[model.id] = self._table.lookup(model.id) or self._table.lookup(
                 model.api_model
             )
-        return self._price_cache[model.id]
+        return self._by_model[model.id]
+
+    def for_job(self, job: Job) -> Price | None:
+        return self.for_model(job.model)
+
+
+class Collector:
+    def __init__(self, store: Store, run_id: str, write_cache: bool = True):
+        self.store = store
+        self.run_id = run_id
+        self.write_cache = write_cache
+        self.stored = 0
 
     def grade(self, job: Job, outcome: Outcome) -> tuple[GradeResult, list[dict[str, Any]]]:
         """Apply the suite's and the case's graders; returns the verdict and each grade."""
@@ -51,21 +61,19 @@ class Collector:
         return combine(results), grades
 
     def on_outcome(self, job: Job, outcome: Outcome) -> None:
-        error, error_class = (
-            outcome.error,
-            (outcome.failure.error_class if outcome.failure else None),
-        )
+        failure = outcome.failure
+        error = outcome.error
+        error_class = failure.error_class if failure else None
         passed: bool | None = None
         score: float | None = None
         grades: list[dict[str, Any]] = []
-        if outcome.failure is None:
+        if failure is None:
             overall, grades = self.grade(job, outcome)
             if overall.error:
                 error, error_class = f"grader error: {overall.reason}", "grader"
             else:
                 passed, score = overall.passed, overall.score
         usage = outcome.usage
-        cost = cost_usd(usage, self.price_for(job.model)) if outcome.failure is None else None
         record = ResultRecord(
             run_id=self.run_id,
             suite=job.suite.name,
@@ -85,21 +93,20 @@ class Collector:
             completion_tokens=usage.completion_tokens,
             reasoning_tokens=usage.reasoning_tokens,
             latency_s=outcome.latency_s,
-            cost_usd=cost,
+            cost_usd=outcome.cost_usd if failure is None else None,
             error=error,
             error_class=error_class,
             attempts=outcome.attempts,
             passed=passed,
             score=score,
             grades=_json(grades),
-            created_at=_now(),
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            cache_hit=outcome.cache_hit,
+            spend_usd=outcome.spend_usd,
+            ttft_s=outcome.ttft_s,
+            tokens_per_s=outcome.tokens_per_s,
+            backoff_s=outcome.backoff_s,
         )
-        self.store.add_result(record)
+        fresh = failure is None and not outcome.cache_hit and self.write_cache
+        self.store.add_result(record, outcome.cache_entry() if fresh else None)
         self.stored += 1
-        self.progress.advance(error is not None, cost)
-
-
-def _now() -> str:
-    from evals.run import now_iso
-
-    return now_iso()

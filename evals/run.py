@@ -1,11 +1,10 @@
-"""One run, orchestrated: load -> plan -> engine -> graders -> store -> report."""
+"""One run, orchestrated: load -> plan -> engine -> graders -> store -> report; resume."""
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,9 @@ class RunOptions:
     out_dir: Path | None = None
     summary_json: Path | None = None
     fail_under: float | None = None
+    max_cost: float | None = None
+    no_cache: bool = False
+    resume: str | None = None
     argv: list[str] = field(default_factory=list)
 
 
@@ -41,8 +43,12 @@ class Prepared:
     case_counts: dict[str, int]
     profile: RunnerProfile
     models: list[ModelSpec]
-    planned: int
+    per_model: int  # samples planned for each model
     warnings: list[str]
+
+    @property
+    def planned(self) -> int:
+        return self.per_model * len(self.models)
 
 
 def now_iso() -> str:
@@ -73,19 +79,8 @@ def _check_prompts(suites: list[Suite], names: list[str]) -> None:
             raise InputError(f"--prompt {name}: no suite has it (prompts: {', '.join(known)})")
 
 
-def price_warnings(profile: RunnerProfile, models: list[ModelSpec]) -> list[str]:
-    from evals.pricing import PriceTable
-
-    table = PriceTable.bundled().with_overrides(profile.pricing)
-    return [
-        f"no price known for model '{m.id}' ({m.api_model}): its cost is shown as unknown; "
-        f"add it under `pricing:` in the runner profile"
-        for m in models
-        if table.lookup(m.id) is None and table.lookup(m.api_model) is None
-    ]
-
-
 def prepare(options: RunOptions) -> Prepared:
+    from evals.collect import PriceBook
     from evals.engine.plan import count_planned
 
     suites = [load_suite(path) for path in options.suite_paths]
@@ -96,10 +91,21 @@ def prepare(options: RunOptions) -> Prepared:
     profile = load_runner(options.runner_path)
     models = _select_models(profile, options.model_ids, options.runner_path)
     _check_prompts(suites, options.prompts)
-    planned = count_planned(
-        suites, options.prompts, options.repeat, options.limit, case_counts, len(models)
-    )
-    return Prepared(suites, case_counts, profile, models, planned, price_warnings(profile, models))
+    per_model = count_planned(suites, options.prompts, options.repeat, options.limit, case_counts)
+    prices = PriceBook(profile)
+    unpriced = [m for m in models if prices.for_model(m) is None]
+    if options.max_cost is not None and unpriced:
+        raise InputError(
+            f"--max-cost needs a price for every model; none is known for "
+            f"{', '.join(m.id for m in unpriced)}: add them under `pricing:` in the runner profile",
+            options.runner_path,
+        )
+    warnings = [
+        f"no price known for model '{m.id}' ({m.api_model}): its cost is shown as unknown; "
+        f"add it under `pricing:` in the runner profile"
+        for m in unpriced
+    ]
+    return Prepared(suites, case_counts, profile, models, per_model, warnings)
 
 
 def run_config(options: RunOptions, prepared: Prepared) -> dict[str, Any]:
@@ -108,8 +114,9 @@ def run_config(options: RunOptions, prepared: Prepared) -> dict[str, Any]:
 
     return {
         "argv": options.argv,
-        "suite_paths": [str(p) for p in options.suite_paths],
-        "runner_path": str(options.runner_path),
+        "suite_paths": [str(p.resolve()) for p in options.suite_paths],
+        "runner_path": str(options.runner_path.resolve()),
+        "model_ids": [m.id for m in prepared.models],
         "models": [m.model_dump() for m in prepared.models],
         "endpoints": {
             name: spec.model_dump(exclude={"serve"})
@@ -118,48 +125,132 @@ def run_config(options: RunOptions, prepared: Prepared) -> dict[str, Any]:
         "repeat": options.repeat,
         "limit": options.limit,
         "prompts": options.prompts,
+        "max_cost": options.max_cost,
         "warnings": prepared.warnings,
         "prices_as_of": PriceTable.bundled().as_of,
     }
 
 
+def resumed_options(options: RunOptions, store: Any) -> RunOptions:
+    """The options of the run being resumed: same suites, models, prompts, repeats."""
+    run = store.run(options.resume)
+    if run is None:
+        raise InputError(f"--resume {options.resume}: no such run (`evals runs` lists them)")
+    config = run["config"]
+    suite_paths = [Path(p) for p in config["suite_paths"]]
+    if options.suite_paths and [p.resolve() for p in options.suite_paths] != suite_paths:
+        raise InputError(
+            f"--resume {options.resume}: that run used {', '.join(map(str, suite_paths))}; "
+            "give no SUITE (or the same ones) to resume it"
+        )
+    return replace(
+        options,
+        suite_paths=suite_paths,
+        runner_path=Path(config["runner_path"]),
+        model_ids=config["model_ids"],
+        prompts=config["prompts"],
+        repeat=config["repeat"],
+        limit=config["limit"],
+        max_cost=options.max_cost if options.max_cost is not None else config.get("max_cost"),
+    )
+
+
+def _resume_hint(store: Any, prepared: Prepared) -> None:
+    for run in store.unfinished_runs(list(prepared.case_counts))[:1]:
+        print(
+            f"note: run {run['run_id']} of these suites is unfinished "
+            f"({run['results']}/{run['planned']} results): "
+            f"`evals run --resume {run['run_id']}` finishes it",
+            file=sys.stderr,
+        )
+
+
 def execute(options: RunOptions) -> int:
+    from evals.collect import Collector, PriceBook
+    from evals.engine.budget import Budget
     from evals.report.table import print_summary
     from evals.report.writer import write_report, write_summary_json
+    from evals.session import run_session
     from evals.store import Store
 
-    prepared = prepare(options)
-    if options.dry_run:
-        _print_dry_run(prepared)
-        return EXIT_OK
-    run_id = new_run_id()
-    print(f"run: {run_id}", file=sys.stderr, flush=True)
-    for warning in prepared.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
     store = Store()
     try:
-        store.start_run(
-            run_id, list(prepared.case_counts), now_iso(), run_config(options, prepared)
+        if options.resume:
+            options = resumed_options(options, store)
+        prepared = prepare(options)
+        if options.dry_run:
+            _print_dry_run(prepared)
+            return EXIT_OK
+        run_id = options.resume or new_run_id()
+        print(f"run: {run_id}", file=sys.stderr, flush=True)
+        for warning in prepared.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        if options.resume:
+            if store.run(run_id)["complete"]:
+                print(f"run {run_id} is already complete: nothing to resume", file=sys.stderr)
+                return EXIT_OK
+            already_done = _already_done(store, run_id)
+        else:
+            _resume_hint(store, prepared)
+            store.start_run(
+                run_id, list(prepared.case_counts), now_iso(), run_config(options, prepared)
+            )
+            store.set_planned(run_id, prepared.planned)
+            already_done = None
+        remaining = {
+            m.id: prepared.per_model - store.count_model_results(run_id, m.id)
+            for m in prepared.models
+        }
+        budget = None
+        if options.max_cost is not None:
+            budget = Budget(cap_usd=options.max_cost, spent_usd=store.spent(run_id))
+        result = run_session(
+            options,
+            prepared,
+            store,
+            Collector(store, run_id),
+            PriceBook(prepared.profile),
+            budget,
+            already_done,
+            remaining,
         )
-        store.set_planned(run_id, prepared.planned)
-        stored = _engine_phase(options, prepared, store, run_id)
-        complete = stored == prepared.planned
-        store.finish_run(run_id, now_iso(), complete)
+        complete = store.count_results(run_id) == prepared.planned and result.stop_reason is None
+        store.finish_run(run_id, now_iso(), complete, None if complete else result.stop_reason)
         out_dir = options.out_dir or Path("reports") / run_id
         summary = write_report(store, run_id, out_dir)
         if options.summary_json:
             write_summary_json(summary, options.summary_json)
         print_summary(summary, sys.stdout)
         print(f"report: {out_dir / 'index.html'}", file=sys.stderr)
+        if not complete:
+            _explain_incomplete(store, run_id, prepared, result.stop_reason)
+            return EXIT_INCOMPLETE
     finally:
         store.close()
-    if not complete:
-        print(
-            f"run {run_id} is incomplete: {stored} of {prepared.planned} results stored",
-            file=sys.stderr,
-        )
-        return EXIT_INCOMPLETE
     return _gate(summary, options.fail_under)
+
+
+def _already_done(store: Any, run_id: str):
+    def done(job: Any) -> bool:
+        return store.has_result(
+            run_id, job.suite.name, job.case.id, job.prompt, job.model.id, job.repeat
+        )
+
+    return done
+
+
+def _explain_incomplete(store: Any, run_id: str, prepared: Prepared, reason: str | None) -> None:
+    stored = store.count_results(run_id)
+    why = {
+        "budget": "the --max-cost budget would have been exceeded",
+        "interrupted": "it was interrupted",
+    }.get(reason or "", reason or "some requests got no result")
+    print(
+        f"run {run_id} is incomplete ({stored} of {prepared.planned} results): {why}. "
+        f"`evals run --resume {run_id}` finishes it"
+        + (" (raise --max-cost)" if reason == "budget" else ""),
+        file=sys.stderr,
+    )
 
 
 def _gate(summary: dict[str, Any], fail_under: float | None) -> int:
@@ -202,55 +293,3 @@ def _adaptation_notes(suites: list[Suite], model: ModelSpec) -> list[str]:
             _, sample_notes = build_body(model, suite.params, template.render(case.vars))
             notes += [note for note in sample_notes if note not in notes]
     return notes
-
-
-def _engine_phase(options: RunOptions, prepared: Prepared, store: Any, run_id: str) -> int:
-    """Start servers, run every job, store each result as it arrives; returns results stored."""
-    from evals.collect import Collector
-    from evals.endpoints.client import open_endpoint
-    from evals.engine.plan import plan_model
-    from evals.engine.scheduler import run_jobs
-    from evals.progress import Progress
-    from evals.serve import ServedEndpoint
-
-    used = {model.endpoint for model in prepared.models}
-    servers: list[ServedEndpoint] = []
-    progress = Progress(prepared.planned)
-    collector = Collector(store, run_id, prepared.profile, progress)
-    try:
-        base_urls = {}
-        for name in sorted(used):
-            spec = prepared.profile.endpoints[name]
-            if spec.serve is not None:
-                print(f"starting endpoint '{name}'...", file=sys.stderr, flush=True)
-                server = ServedEndpoint(name, spec)
-                servers.append(server)
-                server.wait_ready()
-                base_urls[name] = server.base_url
-            else:
-                base_urls[name] = spec.base_url
-        endpoints = {
-            name: open_endpoint(name, prepared.profile.endpoints[name], base_urls[name])
-            for name in used
-        }
-        plans: dict[str, list] = {name: [] for name in used}
-        for model in prepared.models:
-            plans[model.endpoint].append(
-                plan_model(
-                    prepared.suites,
-                    model,
-                    base_urls[model.endpoint],
-                    options.prompts,
-                    options.repeat,
-                    options.limit,
-                )
-            )
-        try:
-            asyncio.run(run_jobs(endpoints, plans, collector.on_outcome, options.concurrency))
-        except KeyboardInterrupt:
-            print("interrupted: results received so far are stored", file=sys.stderr)
-    finally:
-        progress.close()
-        for server in servers:
-            server.stop()
-    return collector.stored

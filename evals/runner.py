@@ -37,6 +37,11 @@ class EndpointSpec(BaseModel):
     tpm: int | None = Field(default=None, ge=1)
     timeout_s: float = Field(default=120.0, gt=0)
     max_attempts: int = Field(default=6, ge=1)
+    """Attempts per request, the first included, before it is recorded as an error."""
+    deadline_s: float | None = Field(default=None, gt=0)
+    """Optional cap on one request's total time, retries and waits included."""
+    adaptive: bool = True
+    """Cut concurrency on 429s and recover gradually (AIMD)."""
     serve: ServeSpec | None = None
 
 
@@ -52,6 +57,8 @@ class ModelSpec(BaseModel):
     """Request parameters that override the suite's."""
     capabilities: dict[str, Any] = {}
     """Overrides of evals/data/models.yaml for this model (e.g. max_tokens_param)."""
+    stream: bool | None = None
+    """Stream responses (time to first token, tokens/s); overrides the suite's `stream`."""
 
     @property
     def api_model(self) -> str:

@@ -63,3 +63,41 @@ def mean(values: Iterable[float]) -> float | None:
     """Arithmetic mean; None for no values (never 0)."""
     items = list(values)
     return math.fsum(items) / len(items) if items else None
+
+
+def pass_at_k(samples: int, passed: int, k: int) -> float | None:
+    """Unbiased pass@k for one case: P(at least one of k draws from n samples passes).
+
+    1 - C(n - c, k) / C(n, k) (Chen et al., 2021); None when fewer than k samples.
+    """
+    if samples < k or k < 1:
+        return None
+    if samples - passed < k:
+        return 1.0
+    return 1.0 - math.comb(samples - passed, k) / math.comb(samples, k)
+
+
+def repeat_metrics(per_case: Iterable[tuple[int, int]], k: int) -> dict[str, float | None]:
+    """Mean pass@1 and pass@k over cases, and the share of cases whose samples all agree."""
+    cases = 0
+    at_1 = 0.0
+    at_k = 0.0
+    counted_k = 0
+    consistent = 0
+    for samples, passed in per_case:
+        if samples == 0:
+            continue
+        cases += 1
+        at_1 += passed / samples
+        value = pass_at_k(samples, passed, k)
+        if value is not None:
+            at_k += value
+            counted_k += 1
+        consistent += passed in (0, samples)
+    if cases == 0:
+        return {"pass_at_1": None, "pass_at_k": None, "consistency": None}
+    return {
+        "pass_at_1": at_1 / cases,
+        "pass_at_k": at_k / counted_k if counted_k else None,
+        "consistency": consistent / cases,
+    }

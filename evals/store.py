@@ -22,7 +22,8 @@ CREATE TABLE IF NOT EXISTS runs (
     finished_at TEXT,
     complete INTEGER NOT NULL DEFAULT 0,
     planned INTEGER,               -- requests planned, when known
-    config TEXT NOT NULL           -- JSON: argv, suite paths, runner (no secrets)
+    config TEXT NOT NULL,          -- JSON: argv, suite paths, runner (no secrets)
+    stopped_reason TEXT            -- why an incomplete run stopped (budget, quota, interrupt)
 );
 CREATE TABLE IF NOT EXISTS results (
     id INTEGER PRIMARY KEY,
@@ -52,10 +53,31 @@ CREATE TABLE IF NOT EXISTS results (
     score REAL,
     grades TEXT NOT NULL,          -- JSON list of {type, passed, score, reason, error}
     created_at TEXT NOT NULL,
+    cache_hit INTEGER NOT NULL DEFAULT 0,
+    spend_usd REAL,                -- new money spent on this result (0 on a cache hit)
+    ttft_s REAL,                   -- time to first token (streaming only)
+    tokens_per_s REAL,             -- completion tokens per second after the first (streaming)
+    backoff_s REAL,                -- time spent waiting between attempts
     UNIQUE (run_id, suite, case_id, prompt, model, repeat)
 );
 CREATE INDEX IF NOT EXISTS results_group ON results (run_id, suite, prompt, model);
+CREATE TABLE IF NOT EXISTS response_cache (
+    request_hash TEXT PRIMARY KEY, -- endpoint, model, messages, params, repeat index
+    response TEXT NOT NULL,        -- JSON: output, tool_calls, usage, latency, cost
+    created_at TEXT NOT NULL
+);
 """
+# Columns added after the first release: older stores gain them on open.
+_ADDED_COLUMNS = {
+    "results": {
+        "cache_hit": "INTEGER NOT NULL DEFAULT 0",
+        "spend_usd": "REAL",
+        "ttft_s": "REAL",
+        "tokens_per_s": "REAL",
+        "backoff_s": "REAL",
+    },
+    "runs": {"stopped_reason": "TEXT"},
+}
 
 
 @dataclass(slots=True)
@@ -86,6 +108,11 @@ class ResultRecord:
     score: float | None
     grades: str
     created_at: str
+    cache_hit: bool = False
+    spend_usd: float | None = None
+    ttft_s: float | None = None
+    tokens_per_s: float | None = None
+    backoff_s: float | None = None
 
 
 _RESULT_COLUMNS = tuple(ResultRecord.__dataclass_fields__)
@@ -111,6 +138,14 @@ class Store:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA busy_timeout=5000")
         self.db.executescript(SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        for table, columns in _ADDED_COLUMNS.items():
+            present = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
+            for name, decl in columns.items():
+                if name not in present:
+                    self.db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {decl}")
 
     def close(self) -> None:
         self.db.close()
@@ -124,16 +159,73 @@ class Store:
     def set_planned(self, run_id: str, planned: int) -> None:
         self.db.execute("UPDATE runs SET planned = ? WHERE run_id = ?", (planned, run_id))
 
-    def finish_run(self, run_id: str, finished_at: str, complete: bool) -> None:
+    def finish_run(
+        self, run_id: str, finished_at: str, complete: bool, stopped_reason: str | None = None
+    ) -> None:
         self.db.execute(
-            "UPDATE runs SET finished_at = ?, complete = ? WHERE run_id = ?",
-            (finished_at, int(complete), run_id),
+            "UPDATE runs SET finished_at = ?, complete = ?, stopped_reason = ? WHERE run_id = ?",
+            (finished_at, int(complete), stopped_reason, run_id),
         )
 
-    def add_result(self, record: ResultRecord) -> None:
-        """Insert and commit at once (autocommit): a crash after this loses nothing."""
+    def add_result(self, record: ResultRecord, cache_entry: str | None = None) -> None:
+        """Insert the result (and its cache entry) in one commit: a crash loses nothing."""
         values = asdict(record)
-        self.db.execute(_INSERT_RESULT, tuple(values[c] for c in _RESULT_COLUMNS))
+        row = tuple(values[c] for c in _RESULT_COLUMNS)
+        if cache_entry is None:
+            self.db.execute(_INSERT_RESULT, row)
+            return
+        with self.db:  # one transaction: the cache never holds what the results lack
+            self.db.execute("BEGIN")
+            self.db.execute(_INSERT_RESULT, row)
+            self.db.execute(
+                "INSERT OR REPLACE INTO response_cache (request_hash, response, created_at) "
+                "VALUES (?, ?, ?)",
+                (record.request_hash, cache_entry, record.created_at),
+            )
+
+    def cached_response(self, request_hash: str) -> str | None:
+        row = self.db.execute(
+            "SELECT response FROM response_cache WHERE request_hash = ?", (request_hash,)
+        ).fetchone()
+        return row[0] if row else None
+
+    def has_result(
+        self, run_id: str, suite: str, case_id: str, prompt: str, model: str, repeat: int
+    ) -> bool:
+        """True when this sample already has a stored result without an error (resume)."""
+        row = self.db.execute(
+            "SELECT 1 FROM results WHERE run_id = ? AND suite = ? AND case_id = ? AND prompt = ? "
+            "AND model = ? AND repeat = ? AND error IS NULL",
+            (run_id, suite, case_id, prompt, model, repeat),
+        ).fetchone()
+        return row is not None
+
+    def count_results(self, run_id: str, errors: bool = True) -> int:
+        query = "SELECT COUNT(*) FROM results WHERE run_id = ?"
+        if not errors:
+            query += " AND error IS NULL"
+        return self.db.execute(query, (run_id,)).fetchone()[0]
+
+    def count_model_results(self, run_id: str, model: str) -> int:
+        """Results without an error for one model (what a resume will not send again)."""
+        return self.db.execute(
+            "SELECT COUNT(*) FROM results WHERE run_id = ? AND model = ? AND error IS NULL",
+            (run_id, model),
+        ).fetchone()[0]
+
+    def spent(self, run_id: str) -> float:
+        row = self.db.execute(
+            "SELECT COALESCE(SUM(spend_usd), 0) FROM results WHERE run_id = ?", (run_id,)
+        ).fetchone()
+        return float(row[0])
+
+    def unfinished_runs(self, suites: list[str]) -> list[dict[str, Any]]:
+        """Incomplete runs of exactly these suites, newest first (for the resume hint)."""
+        return [
+            run
+            for run in self.runs()
+            if not run["complete"] and sorted(run["suites"]) == sorted(suites)
+        ]
 
     def run(self, run_id: str) -> dict[str, Any] | None:
         row = self.db.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
@@ -175,20 +267,40 @@ class Store:
                    SUM(completion_tokens) AS completion_tokens,
                    SUM(reasoning_tokens) AS reasoning_tokens,
                    SUM(cost_usd) AS cost_usd,
-                   SUM(prompt_tokens IS NOT NULL AND cost_usd IS NULL) AS unpriced
+                   SUM(prompt_tokens IS NOT NULL AND cost_usd IS NULL) AS unpriced,
+                   SUM(spend_usd) AS spend_usd,
+                   SUM(cache_hit) AS cache_hits,
+                   SUM(MAX(attempts - 1, 0)) AS retries,
+                   SUM(backoff_s) AS backoff_s,
+                   MAX(repeat) + 1 AS repeats
             FROM results WHERE run_id = ?
             GROUP BY suite, prompt, model ORDER BY suite, prompt, model
             """,
             (run_id,),
         ).fetchall()
 
-    def latencies(self, run_id: str, suite: str, prompt: str, model: str) -> list[float]:
+    def timings(self, run_id: str, suite: str, prompt: str, model: str, column: str) -> list[float]:
+        """Non-null values of a timing column (latency_s, ttft_s, tokens_per_s) of successes."""
+        if column not in ("latency_s", "ttft_s", "tokens_per_s"):
+            raise ValueError(column)
         rows = self.db.execute(
-            "SELECT latency_s FROM results WHERE run_id = ? AND suite = ? AND prompt = ? "
-            "AND model = ? AND error IS NULL AND latency_s IS NOT NULL",
+            f"SELECT {column} FROM results WHERE run_id = ? AND suite = ? AND prompt = ? "
+            f"AND model = ? AND error IS NULL AND {column} IS NOT NULL",
             (run_id, suite, prompt, model),
         )
         return [row[0] for row in rows]
+
+    def per_case_passes(
+        self, run_id: str, suite: str, prompt: str, model: str
+    ) -> Iterator[tuple[int, int]]:
+        """(samples, passed) per case, errors left out: the input of pass@k."""
+        rows = self.db.execute(
+            "SELECT COUNT(*), SUM(passed) FROM results WHERE run_id = ? AND suite = ? "
+            "AND prompt = ? AND model = ? AND error IS NULL GROUP BY case_id",
+            (run_id, suite, prompt, model),
+        )
+        for samples, passed in rows:
+            yield samples, passed or 0
 
 
 def _run_dict(row: sqlite3.Row) -> dict[str, Any]:

@@ -50,6 +50,8 @@ class SuiteSpec(BaseModel):
     cases: str | list[Any]
     """A path relative to the suite file (.jsonl/.csv/.yaml), or an inline list."""
     graders: list[dict[str, Any]] = []
+    stream: bool = False
+    """Stream responses to measure time to first token and tokens/s."""
 
     @model_validator(mode="after")
     def _one_prompt_form(self) -> SuiteSpec:
@@ -68,6 +70,7 @@ class Suite:
     graders: list[Grader]
     inline_cases: list[Any] | None
     cases_file: Path | None
+    stream: bool = False
 
     def cases(self) -> Iterator[Case]:
         """Stream the cases; nothing is held beyond the current one."""
@@ -132,6 +135,7 @@ def load_suite(path: str | Path) -> Suite:
         graders=graders,
         inline_cases=tree["cases"] if cases_file is None else None,
         cases_file=cases_file,
+        stream=spec.stream,
     )
 
 

@@ -1,4 +1,8 @@
-"""Send one chat request to one endpoint, retrying per the policy, and time it."""
+"""Send one chat request to one endpoint: pace it, retry it per the policy, time it.
+
+Every attempt passes through the endpoint's limiter (so retries count against
+RPM/TPM too) and reports back what the server said about its limits.
+"""
 
 from __future__ import annotations
 
@@ -10,67 +14,131 @@ from typing import Any
 
 from evals.endpoints.client import Endpoint
 from evals.endpoints.usage import normalize_usage
+from evals.engine.limiter import EndpointLimiter
+from evals.engine.outcome import Outcome
 from evals.engine.retry import Failure, backoff_s, classify
+from evals.engine.streaming import read_stream
 from evals.records import Usage
+
+STREAM_OPTIONS = {"include_usage": True}
 
 
 @dataclass(slots=True)
-class Outcome:
-    """What came back for one request, success or final failure."""
-
+class _Answer:
     output: str | None
     tool_calls: list[dict[str, Any]] | None
     finish_reason: str | None
     usage: Usage
-    latency_s: float | None
-    attempts: int
-    failure: Failure | None = None
-    backoff_s: float = 0.0
-
-    @property
-    def error(self) -> str | None:
-        return self.failure.message if self.failure else None
+    ttft_s: float | None = None
 
 
-def _outcome_from(completion: Any, latency_s: float, attempts: int, waited: float) -> Outcome:
+def _answer_from(completion: Any) -> _Answer:
     if not getattr(completion, "choices", None):
         raise ValueError("response has no choices")
     choice = completion.choices[0]
     message = choice.message
     tool_calls = [call.model_dump() for call in message.tool_calls] if message.tool_calls else None
     usage = completion.usage.model_dump() if completion.usage is not None else None
-    return Outcome(
-        output=message.content,
-        tool_calls=tool_calls,
-        finish_reason=choice.finish_reason,
-        usage=normalize_usage(usage),
-        latency_s=latency_s,
-        attempts=attempts,
-        backoff_s=waited,
-    )
+    return _Answer(message.content, tool_calls, choice.finish_reason, normalize_usage(usage))
 
 
-async def send_chat(endpoint: Endpoint, body: dict[str, Any]) -> Outcome:
+async def _attempt(endpoint: Endpoint, body: dict[str, Any], stream: bool, started: float):
+    """One HTTP exchange; returns (answer, response headers)."""
+    create = endpoint.client.chat.completions.with_raw_response.create
+    if not stream:
+        raw = await create(**body)
+        return _answer_from(raw.parse()), raw.headers
+    raw = await create(**body, stream=True, stream_options=STREAM_OPTIONS)
+    result = await read_stream(raw.parse(), started)
+    answer = _Answer(result.output, result.tool_calls, result.finish_reason, result.usage)
+    answer.ttft_s = result.ttft_s
+    return answer, raw.headers
+
+
+def _tokens_per_s(answer: _Answer, latency_s: float) -> float | None:
+    """Decode speed after the first token (streaming only: it needs the TTFT)."""
+    completion = answer.usage.completion_tokens
+    if answer.ttft_s is None or not completion or latency_s <= answer.ttft_s:
+        return None
+    return completion / (latency_s - answer.ttft_s)
+
+
+async def send_chat(
+    endpoint: Endpoint,
+    limiter: EndpointLimiter,
+    body: dict[str, Any],
+    estimated_tokens: int,
+    stream: bool = False,
+) -> Outcome:
     """POST /chat/completions with retries; never raises for endpoint faults."""
-    completions = endpoint.client.chat.completions
-    max_attempts = endpoint.spec.max_attempts
+    spec = endpoint.spec
+    deadline = time.monotonic() + spec.deadline_s if spec.deadline_s else None
     waited = 0.0
+    rate_limited = 0
     attempt = 0
     while True:
         attempt += 1
+        ticket = await limiter.acquire(estimated_tokens)
         started = time.perf_counter()
+        headers = None
         try:
-            completion = await completions.create(**body)
-            return _outcome_from(completion, time.perf_counter() - started, attempt, waited)
+            answer, headers = await _attempt(endpoint, body, stream, started)
         except asyncio.CancelledError:
+            limiter.release(ticket, used_tokens=None, headers=None, rate_limited=False)
             raise
         except Exception as exc:  # classified below; nothing escapes the engine
             failure = classify(exc)
-        if not failure.retryable or attempt >= max_attempts:
-            return Outcome(None, None, None, Usage(), None, attempt, failure, waited)
+        else:
+            latency = time.perf_counter() - started
+            limiter.release(
+                ticket, used_tokens=_used_tokens(answer.usage), headers=headers, rate_limited=False
+            )
+            return Outcome(
+                output=answer.output,
+                tool_calls=answer.tool_calls,
+                finish_reason=answer.finish_reason,
+                usage=answer.usage,
+                latency_s=latency,
+                attempts=attempt,
+                backoff_s=waited,
+                ttft_s=answer.ttft_s,
+                tokens_per_s=_tokens_per_s(answer, latency),
+                rate_limited=rate_limited,
+            )
+        is_429 = failure.kind == "rate_limit"
+        rate_limited += is_429
+        limiter.release(ticket, used_tokens=0, headers=failure.headers, rate_limited=is_429)
         delay = backoff_s(attempt, failure)
+        if is_429 and failure.retry_after_s is not None:
+            limiter.pause_until(time.monotonic() + failure.retry_after_s)
+        out_of_time = deadline is not None and time.monotonic() + delay > deadline
+        if not failure.retryable or attempt >= spec.max_attempts or out_of_time:
+            if out_of_time and failure.retryable and attempt < spec.max_attempts:
+                failure = Failure(
+                    "deadline",
+                    False,
+                    f"deadline of {spec.deadline_s} s passed; last error: {failure.message}",
+                    failure.status,
+                )
+            return Outcome(
+                None,
+                None,
+                None,
+                Usage(),
+                None,
+                attempt,
+                failure,
+                waited,
+                rate_limited=rate_limited,
+            )
         waited += delay
         await asyncio.sleep(delay)
+
+
+def _used_tokens(usage: Usage) -> int | None:
+    if usage.prompt_tokens is None or usage.completion_tokens is None:
+        return None
+    return usage.prompt_tokens + usage.completion_tokens
 
 
 def canonical_json(value: Any) -> str:

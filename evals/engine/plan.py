@@ -29,6 +29,7 @@ class Job:
     repeat: int
     body: dict[str, Any]
     request_hash: str
+    stream: bool = False
 
 
 def request_hash(base_url: str, body: dict[str, Any], repeat: int) -> str:
@@ -62,6 +63,7 @@ def plan_model(
 ) -> Iterator[Job]:
     for suite in suites:
         variants = selected_prompts(suite, prompts)
+        stream = model.stream if model.stream is not None else suite.stream
         for case in islice(suite.cases(), limit):
             for template in variants:
                 body, _ = build_body(model, suite.params, template.render(case.vars))
@@ -74,6 +76,7 @@ def plan_model(
                         repeat=index,
                         body=body,
                         request_hash=request_hash(base_url, body, index),
+                        stream=stream,
                     )
 
 
@@ -83,10 +86,10 @@ def count_planned(
     repeat: int,
     limit: int | None,
     case_counts: dict[str, int],
-    models: int,
 ) -> int:
+    """Samples planned for one model."""
     total = 0
     for suite in suites:
         cases = case_counts[suite.name] if limit is None else min(limit, case_counts[suite.name])
         total += cases * len(selected_prompts(suite, prompts)) * repeat
-    return total * models
+    return total

@@ -11,13 +11,23 @@ import email.utils
 import json
 import random
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 from evals.redact import redact
 
 FailureKind = Literal[
-    "rate_limit", "server", "timeout", "connection", "malformed", "quota", "client", "other"
+    "rate_limit",
+    "server",
+    "timeout",
+    "connection",
+    "malformed",
+    "stream_cut",
+    "quota",
+    "client",
+    "deadline",
+    "other",
 ]
 RETRYABLE_STATUS = frozenset({408, 409, 429, 498})
 BACKOFF_BASE_S = 0.5
@@ -32,6 +42,7 @@ class Failure:
     status: int | None = None
     retry_after_s: float | None = None
     code: str | None = None
+    headers: Mapping[str, str] | None = None  # the error response's, for the limiter
 
     @property
     def error_class(self) -> str:
@@ -63,7 +74,11 @@ def classify(exc: BaseException) -> Failure:
     """Map an exception from the SDK (or from parsing its result) to a Failure."""
     import openai
 
+    from evals.engine.streaming import StreamCut
+
     message = redact(str(exc))[:500]
+    if isinstance(exc, StreamCut):
+        return Failure("stream_cut", True, message)
     if isinstance(exc, openai.APITimeoutError):
         return Failure("timeout", True, message or "request timed out")
     if isinstance(exc, openai.APIConnectionError):
@@ -71,14 +86,15 @@ def classify(exc: BaseException) -> Failure:
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
         code = getattr(exc, "code", None)
-        retry_after = _retry_after(exc.response.headers)
+        headers = exc.response.headers
+        retry_after = _retry_after(headers)
         if status == 429 and code == "insufficient_quota":
-            return Failure("quota", False, message, status, None, code)
+            return Failure("quota", False, message, status, None, code, headers)
         if status == 429:
-            return Failure("rate_limit", True, message, status, retry_after, code)
+            return Failure("rate_limit", True, message, status, retry_after, code, headers)
         if status >= 500 or status in RETRYABLE_STATUS:
-            return Failure("server", True, message, status, retry_after, code)
-        return Failure("client", False, message, status, None, code)
+            return Failure("server", True, message, status, retry_after, code, headers)
+        return Failure("client", False, message, status, None, code, headers)
     if isinstance(exc, openai.APIResponseValidationError | json.JSONDecodeError | ValueError):
         return Failure("malformed", True, f"malformed response body: {message}")
     if isinstance(exc, openai.APIError):

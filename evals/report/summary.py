@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from evals.stats import percentile, wilson_interval
+from evals.stats import percentile, repeat_metrics, wilson_interval
 from evals.store import Store
 
 
@@ -14,13 +14,16 @@ def _row(store: Store, run_id: str, group: Any) -> dict[str, Any]:
     passed = group["passed"] or 0
     graded = samples - errors
     ci_low, ci_high = wilson_interval(passed, graded)
-    latencies = sorted(store.latencies(run_id, group["suite"], group["prompt"], group["model"]))
+    key = (run_id, group["suite"], group["prompt"], group["model"])
+    latencies = sorted(store.timings(*key, "latency_s"))
+    ttfts = sorted(store.timings(*key, "ttft_s"))
+    speeds = sorted(store.timings(*key, "tokens_per_s"))
     cost = group["cost_usd"]
     if group["unpriced"]:
         cost = None  # some results have no known price: a partial sum would mislead
     elif cost is None:
         cost = 0.0  # nothing was billed (every request failed)
-    return {
+    row = {
         "suite": group["suite"],
         "prompt": group["prompt"],
         "model": group["model"],
@@ -34,14 +37,25 @@ def _row(store: Store, run_id: str, group: Any) -> dict[str, Any]:
         "mean_score": group["mean_score"],
         "latency_p50_s": percentile(latencies, 50),
         "latency_p95_s": percentile(latencies, 95),
-        "ttft_p50_s": None,
+        "ttft_p50_s": percentile(ttfts, 50),
         "prompt_tokens": group["prompt_tokens"],
         "cached_tokens": group["cached_tokens"],
         "completion_tokens": group["completion_tokens"],
         "reasoning_tokens": group["reasoning_tokens"],
         "cost_usd": cost,
         "grader_cost_usd": 0.0,
+        # added by the engine issue: new spend vs. what the results cost, replays, retries
+        "spend_usd": None if group["unpriced"] else (group["spend_usd"] or 0.0),
+        "cache_hits": group["cache_hits"] or 0,
+        "retries": group["retries"] or 0,
+        "backoff_s": group["backoff_s"] or 0.0,
+        "ttft_p95_s": percentile(ttfts, 95),
+        "tokens_per_s_p50": percentile(speeds, 50),
+        "repeats": group["repeats"],
     }
+    if group["repeats"] > 1:
+        row.update(repeat_metrics(store.per_case_passes(*key), group["repeats"]))
+    return row
 
 
 def build_summary(store: Store, run_id: str) -> dict[str, Any]:
@@ -56,6 +70,8 @@ def build_summary(store: Store, run_id: str) -> dict[str, Any]:
         "finished_at": run["finished_at"],
         "complete": run["complete"],
         "rows": [_row(store, run_id, group) for group in store.groups(run_id)],
+        "spend_usd": store.spent(run_id),
+        "stopped_reason": run.get("stopped_reason"),
     }
     summary["warnings"] = list(config.get("warnings", []))
     if config.get("prices_as_of"):
