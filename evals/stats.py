@@ -7,7 +7,7 @@ module (e.g. for the CLI's --help) stays fast.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 
 def _z(confidence: float) -> float:
@@ -47,16 +47,26 @@ def percentile(values: Sequence[float], q: float) -> float | None:
 
     None for an empty sequence, so a report shows "no data" rather than 0.
     """
+    ordered = sorted(values)
+    return percentile_of_sorted(ordered.__getitem__, len(ordered), q)
+
+
+def percentile_of_sorted(nth: Callable[[int], float], n: int, q: float) -> float | None:
+    """The same percentile, reading only the two order statistics it needs.
+
+    `nth(i)` returns the i-th smallest value; a store can answer that from an
+    index without loading a million latencies into memory.
+    """
     if not 0.0 <= q <= 100.0:
         raise ValueError(f"q must be in [0, 100], got {q}")
-    ordered = sorted(values)
-    if not ordered:
+    if n == 0:
         return None
-    pos = (len(ordered) - 1) * q / 100.0
+    pos = (n - 1) * q / 100.0
     lo = math.floor(pos)
-    hi = min(lo + 1, len(ordered) - 1)
+    hi = min(lo + 1, n - 1)
     frac = pos - lo
-    return float(ordered[lo] + (ordered[hi] - ordered[lo]) * frac)
+    low = nth(lo)
+    return float(low + (nth(hi) - low) * frac) if frac else float(low)
 
 
 def mean(values: Iterable[float]) -> float | None:

@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from evals.stats import percentile_of_sorted
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY,
@@ -244,13 +246,17 @@ class Store:
         ).fetchone()
         return row["run_id"] if row else None
 
-    def results(self, run_id: str) -> Iterator[sqlite3.Row]:
-        """Stream a run's results in a stable order (suite, prompt, model, case, repeat)."""
-        cursor = self.db.execute(
-            "SELECT * FROM results WHERE run_id = ? ORDER BY suite, prompt, model, id",
-            (run_id,),
-        )
-        yield from cursor
+    def results(
+        self, run_id: str, problems_first: bool = False, limit: int | None = None
+    ) -> Iterator[sqlite3.Row]:
+        """Stream a run's results in a stable order; optionally errors and failures first."""
+        order = "suite, prompt, model, id"
+        if problems_first:
+            order = f"(error IS NULL), COALESCE(passed, 0), {order}"
+        query = f"SELECT * FROM results WHERE run_id = ? ORDER BY {order}"
+        if limit is not None:
+            query += f" LIMIT {int(limit)}"
+        yield from self.db.execute(query, (run_id,))
 
     def groups(self, run_id: str) -> list[sqlite3.Row]:
         """Per (suite, prompt, model) sums; percentiles are computed from `latencies`."""
@@ -279,16 +285,28 @@ class Store:
             (run_id,),
         ).fetchall()
 
-    def timings(self, run_id: str, suite: str, prompt: str, model: str, column: str) -> list[float]:
-        """Non-null values of a timing column (latency_s, ttft_s, tokens_per_s) of successes."""
+    def timing_percentile(
+        self, run_id: str, suite: str, prompt: str, model: str, column: str, q: float
+    ) -> float | None:
+        """Percentile of a timing column (latency_s, ttft_s, tokens_per_s) over successes.
+
+        SQLite sorts; only the needed order statistics come back, so memory stays
+        flat however many results the run has.
+        """
         if column not in ("latency_s", "ttft_s", "tokens_per_s"):
             raise ValueError(column)
-        rows = self.db.execute(
-            f"SELECT {column} FROM results WHERE run_id = ? AND suite = ? AND prompt = ? "
-            f"AND model = ? AND error IS NULL AND {column} IS NOT NULL",
-            (run_id, suite, prompt, model),
+        where = (
+            f"FROM results WHERE run_id = ? AND suite = ? AND prompt = ? AND model = ? "
+            f"AND error IS NULL AND {column} IS NOT NULL"
         )
-        return [row[0] for row in rows]
+        key = (run_id, suite, prompt, model)
+        n = self.db.execute(f"SELECT COUNT(*) {where}", key).fetchone()[0]
+
+        def nth(i: int) -> float:
+            query = f"SELECT {column} {where} ORDER BY {column} LIMIT 1 OFFSET ?"
+            return self.db.execute(query, (*key, i)).fetchone()[0]
+
+        return percentile_of_sorted(nth, n, q)
 
     def per_case_passes(
         self, run_id: str, suite: str, prompt: str, model: str

@@ -6,6 +6,8 @@ Runner profiles live in `evals.runner`.
 
 from __future__ import annotations
 
+import hashlib
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,15 +152,11 @@ def check_cases(suite: Suite) -> int:
 
     Returns the number of cases. Raises InputError at the first problem.
     """
-    seen: set[str] = set()
+    id_hashes = array("q")  # 8 bytes a case: a set of a million ids would cost ~80 MB
     count = 0
     for case in suite.cases():
         count += 1
-        if case.id in seen:
-            raise InputError(
-                f"duplicate case id '{case.id}': ids must be unique", case.path, case.line
-            )
-        seen.add(case.id)
+        id_hashes.append(_id_hash(case.id))
         for prompt in suite.prompts.values():
             missing = prompt.variables - case.vars.keys()
             if missing:
@@ -178,4 +176,31 @@ def check_cases(suite: Suite) -> int:
             )
     if count == 0:
         raise InputError("the suite has no cases: add some under `cases:`", suite.path)
+    _check_unique_ids(suite, id_hashes)
     return count
+
+
+def _id_hash(case_id: str) -> int:
+    return int.from_bytes(
+        hashlib.blake2b(case_id.encode(), digest_size=8).digest(), "little", signed=True
+    )
+
+
+def _check_unique_ids(suite: Suite, id_hashes: array) -> None:
+    """Sort the id hashes; on a collision, find the duplicate id itself with a second pass."""
+    import numpy as np
+
+    ordered = np.sort(np.frombuffer(id_hashes, dtype=np.int64))
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+    if repeated.size == 0:
+        return
+    suspects = set(repeated.tolist())
+    seen: set[str] = set()
+    for case in suite.cases():
+        if _id_hash(case.id) not in suspects:
+            continue
+        if case.id in seen:
+            raise InputError(
+                f"duplicate case id '{case.id}': ids must be unique", case.path, case.line
+            )
+        seen.add(case.id)

@@ -136,3 +136,15 @@ def test_template_syntax_error(tmp_path: Path) -> None:
     suite = write(tmp_path / "s.yaml", GOOD_SUITE.replace("{{ a }}", "{{ a }"))
     result = evals_cli(tmp_path, "validate", str(suite))
     _assert_clean_error(result, suite, 2, "template syntax error")
+
+
+def test_duplicate_case_id(tmp_path: Path) -> None:
+    lines = [f'{{"id": "c{i}", "vars": {{"a": {i}}}, "expect": {i}}}' for i in range(50)]
+    lines.insert(30, '{"id": "c7", "vars": {"a": 7}, "expect": 7}')  # file line 31
+    write(tmp_path / "cases.jsonl", "\n".join(lines) + "\n")
+    suite = write(
+        tmp_path / "s.yaml",
+        'name: t\nprompt: "{{ a }}"\ncases: cases.jsonl\ngraders: [{type: exact}]\n',
+    )
+    result = evals_cli(tmp_path, "validate", str(suite))
+    _assert_clean_error(result, tmp_path / "cases.jsonl", 31, "duplicate case id 'c7'")

@@ -152,6 +152,8 @@ def _row_view(row: Mapping[str, Any]) -> dict[str, Any]:
         "cost": fmt_usd(cost),
         "grader_cost": fmt_usd(row.get("grader_cost_usd")),
         "cost_per_1k": fmt_usd(per_case * 1000 if per_case is not None else None),
+        "spend": fmt_usd(row.get("spend_usd")),
+        "cache_hits": fmt_int(row.get("cache_hits")) if row.get("cache_hits") else None,
         "best_accuracy": False,
         "cheapest": False,
         "_acc": acc,
@@ -237,6 +239,7 @@ def _case_view(c: Mapping[str, Any]) -> dict[str, Any]:
         "completion_tokens": fmt_int(c.get("completion_tokens")),
         "reasoning_tokens": fmt_int(c.get("reasoning_tokens")),
         "cost": fmt_usd(c.get("cost_usd")),
+        "cache_hit": bool(c.get("cache_hit")),
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from evals.stats import percentile, repeat_metrics, wilson_interval
+from evals.stats import repeat_metrics, wilson_interval
 from evals.store import Store
 
 
@@ -15,9 +15,10 @@ def _row(store: Store, run_id: str, group: Any) -> dict[str, Any]:
     graded = samples - errors
     ci_low, ci_high = wilson_interval(passed, graded)
     key = (run_id, group["suite"], group["prompt"], group["model"])
-    latencies = sorted(store.timings(*key, "latency_s"))
-    ttfts = sorted(store.timings(*key, "ttft_s"))
-    speeds = sorted(store.timings(*key, "tokens_per_s"))
+
+    def pct(column: str, q: float) -> float | None:
+        return store.timing_percentile(*key, column, q)
+
     cost = group["cost_usd"]
     if group["unpriced"]:
         cost = None  # some results have no known price: a partial sum would mislead
@@ -35,9 +36,9 @@ def _row(store: Store, run_id: str, group: Any) -> dict[str, Any]:
         "ci_low": ci_low,
         "ci_high": ci_high,
         "mean_score": group["mean_score"],
-        "latency_p50_s": percentile(latencies, 50),
-        "latency_p95_s": percentile(latencies, 95),
-        "ttft_p50_s": percentile(ttfts, 50),
+        "latency_p50_s": pct("latency_s", 50),
+        "latency_p95_s": pct("latency_s", 95),
+        "ttft_p50_s": pct("ttft_s", 50),
         "prompt_tokens": group["prompt_tokens"],
         "cached_tokens": group["cached_tokens"],
         "completion_tokens": group["completion_tokens"],
@@ -49,8 +50,8 @@ def _row(store: Store, run_id: str, group: Any) -> dict[str, Any]:
         "cache_hits": group["cache_hits"] or 0,
         "retries": group["retries"] or 0,
         "backoff_s": group["backoff_s"] or 0.0,
-        "ttft_p95_s": percentile(ttfts, 95),
-        "tokens_per_s_p50": percentile(speeds, 50),
+        "ttft_p95_s": pct("ttft_s", 95),
+        "tokens_per_s_p50": pct("tokens_per_s", 50),
         "repeats": group["repeats"],
     }
     if group["repeats"] > 1:

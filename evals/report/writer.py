@@ -10,10 +10,12 @@ from typing import Any
 from evals.report.summary import build_summary
 from evals.store import Store
 
+MAX_CASE_ROWS = 5000  # a browser stays responsive; the store keeps every sample
 
-def case_rows(store: Store, run_id: str) -> Iterator[dict[str, Any]]:
-    """Per-sample rows for the HTML report, streamed from the store."""
-    for row in store.results(run_id):
+
+def case_rows(store: Store, run_id: str, limit: int | None = None) -> Iterator[dict[str, Any]]:
+    """Per-sample rows for the HTML report, streamed; with a limit, problems come first."""
+    for row in store.results(run_id, problems_first=limit is not None, limit=limit):
         yield {
             "suite": row["suite"],
             "case_id": row["case_id"],
@@ -34,6 +36,7 @@ def case_rows(store: Store, run_id: str) -> Iterator[dict[str, Any]]:
             "completion_tokens": row["completion_tokens"],
             "reasoning_tokens": row["reasoning_tokens"],
             "cost_usd": row["cost_usd"],
+            "cache_hit": bool(row["cache_hit"]),
         }
 
 
@@ -48,5 +51,13 @@ def write_report(store: Store, run_id: str, out_dir: Path) -> dict[str, Any]:
 
     summary = build_summary(store, run_id)
     write_summary_json(summary, out_dir / "summary.json")
-    write_html(out_dir / "index.html", summary, case_rows(store, run_id))
+    shown, limit = summary, None
+    total = store.count_results(run_id)
+    if total > MAX_CASE_ROWS:
+        note = (
+            f"the cases table shows {MAX_CASE_ROWS:,} of {total:,} samples, errors and "
+            f"failures first; every sample is in {store.path} (table `results`)"
+        )
+        shown, limit = {**summary, "warnings": [*summary["warnings"], note]}, MAX_CASE_ROWS
+    write_html(out_dir / "index.html", shown, case_rows(store, run_id, limit))
     return summary
