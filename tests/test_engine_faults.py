@@ -125,3 +125,62 @@ def test_client_errors_are_not_retried(tmp_path: Path) -> None:
     log = chat_log(tmp_path / "sim.jsonl")
     assert len(log) == 2 and {e["status"] for e in log} == {404}
     assert {r["error_class"] for r in stored_results(tmp_path)} == {"client:404"}
+
+
+def test_insufficient_quota_stops_the_endpoint(tmp_path: Path) -> None:
+    config = write(
+        tmp_path / "sim.yaml",
+        "models:\n  broke: {accuracy: 1.0, insufficient_quota: true}\n  ok: {accuracy: 1.0}\n",
+    )
+    with start_in_thread(config_path=str(config), log_path=str(tmp_path / "sim.jsonl")) as sim:
+        profile = (
+            "endpoints:\n"
+            f'  a: {{base_url: "{sim.base_url}", max_concurrency: 2}}\n'
+            f'  b: {{base_url: "{sim.base_url}", max_concurrency: 2}}\n'
+            "models:\n  - {id: broke, endpoint: a}\n  - {id: ok, endpoint: b}\n"
+        )
+        runner = write(tmp_path / "r.yaml", profile)
+        result = evals_cli(
+            tmp_path,
+            "run",
+            str(REPO / "suites/quickstart.yaml"),
+            "-r",
+            str(runner),
+            "--summary-json",
+            "s.json",
+        )
+    assert result.returncode == 3, result.stderr
+    assert "insufficient_quota" in result.stderr and "--resume" in result.stderr
+    log = chat_log(tmp_path / "sim.jsonl")
+    broke = [e for e in log if e["model"] == "broke"]
+    assert 1 <= len(broke) <= 2  # never retried; the endpoint stopped at once
+    assert all(e["status"] == 429 for e in broke)
+    assert len([e for e in log if e["model"] == "ok"]) == 20  # the other endpoint went on
+
+
+def test_per_request_deadline(tmp_path: Path) -> None:
+    config = write(
+        tmp_path / "sim.yaml",
+        "models:\n  stuck: {accuracy: 1.0, faults: [{kind: stall, rate: 1.0, times: null, stall_s: 5}]}\n",
+    )
+    with start_in_thread(config_path=str(config), log_path=str(tmp_path / "sim.jsonl")) as sim:
+        runner = write(
+            tmp_path / "r.yaml",
+            f'endpoints:\n  sim: {{base_url: "{sim.base_url}", timeout_s: 0.5, deadline_s: 1.2}}\n'
+            "models:\n  - {id: stuck, endpoint: sim}\n",
+        )
+        result = evals_cli(
+            tmp_path,
+            "run",
+            str(REPO / "suites/quickstart.yaml"),
+            "-r",
+            str(runner),
+            "--limit",
+            "1",
+            "--prompt",
+            "terse",
+        )
+    assert result.returncode == 0, result.stderr
+    [stored] = stored_results(tmp_path)
+    assert stored["error_class"] == "deadline" and "deadline of 1.2 s" in stored["error"]
+    assert stored["attempts"] == len(chat_log(tmp_path / "sim.jsonl")) <= 3
