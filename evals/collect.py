@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -55,7 +54,13 @@ class Collector:
         context = GradeContext(expect=job.case.expect, vars=job.case.vars, case_id=job.case.id)
         results = grade_all(graders, outcome.output or "", context)
         grades = [
-            {"type": grader.type_name, **asdict(result)}
+            {
+                "type": grader.type_name,
+                "passed": result.passed,
+                "score": result.score,
+                "reason": result.reason,
+                "error": result.error,
+            }
             for grader, result in zip(graders, results, strict=True)
         ]
         return combine(results), grades

@@ -1,7 +1,7 @@
 """Pure statistics over plain sequences: intervals, percentiles, means.
 
-No I/O and no state; scipy is imported inside functions so that importing this
-module (e.g. for the CLI's --help) stays fast.
+No I/O and no state, and nothing heavy imported: a run's summary must not pay
+for scipy's import (the tests check these against scipy).
 """
 
 from __future__ import annotations
@@ -14,9 +14,12 @@ def _z(confidence: float) -> float:
     """Two-sided normal quantile for `confidence` (0.95 -> 1.95996...)."""
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    from scipy.stats import norm
+    # The stdlib's inverse normal CDF (Wichura's AS241, accurate to ~1e-16) matches
+    # scipy.stats.norm.ppf (checked in the tests) without scipy's ~0.8 s import,
+    # which is a fifth of a 2,000-case run.
+    from statistics import NormalDist
 
-    return float(norm.ppf(0.5 + confidence / 2.0))
+    return NormalDist().inv_cdf(0.5 + confidence / 2.0)
 
 
 def wilson_interval(

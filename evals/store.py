@@ -7,10 +7,11 @@ any past report and an interrupted run keeps every result it had received.
 from __future__ import annotations
 
 import json
+import operator
 import os
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +119,7 @@ class ResultRecord:
 
 
 _RESULT_COLUMNS = tuple(ResultRecord.__dataclass_fields__)
+_result_values = operator.attrgetter(*_RESULT_COLUMNS)  # asdict() deep-copies: 10x slower
 _INSERT_RESULT = (
     f"INSERT OR REPLACE INTO results ({', '.join(_RESULT_COLUMNS)}) "
     f"VALUES ({', '.join('?' for _ in _RESULT_COLUMNS)})"
@@ -171,8 +173,7 @@ class Store:
 
     def add_result(self, record: ResultRecord, cache_entry: str | None = None) -> None:
         """Insert the result (and its cache entry) in one commit: a crash loses nothing."""
-        values = asdict(record)
-        row = tuple(values[c] for c in _RESULT_COLUMNS)
+        row = _result_values(record)
         if cache_entry is None:
             self.db.execute(_INSERT_RESULT, row)
             return

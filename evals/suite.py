@@ -188,13 +188,16 @@ def _id_hash(case_id: str) -> int:
 
 def _check_unique_ids(suite: Suite, id_hashes: array) -> None:
     """Sort the id hashes; on a collision, find the duplicate id itself with a second pass."""
-    import numpy as np
+    if len(id_hashes) < 100_000:  # small: plain Python, no numpy import
+        ordered = sorted(id_hashes)
+        suspects = {a for a, b in zip(ordered, ordered[1:], strict=False) if a == b}
+    else:
+        import numpy as np
 
-    ordered = np.sort(np.frombuffer(id_hashes, dtype=np.int64))
-    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
-    if repeated.size == 0:
+        sorted_hashes = np.sort(np.frombuffer(id_hashes, dtype=np.int64))
+        suspects = set(sorted_hashes[1:][sorted_hashes[1:] == sorted_hashes[:-1]].tolist())
+    if not suspects:
         return
-    suspects = set(repeated.tolist())
     seen: set[str] = set()
     for case in suite.cases():
         if _id_hash(case.id) not in suspects:

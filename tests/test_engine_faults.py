@@ -161,7 +161,8 @@ def test_insufficient_quota_stops_the_endpoint(tmp_path: Path) -> None:
 def test_per_request_deadline(tmp_path: Path) -> None:
     config = write(
         tmp_path / "sim.yaml",
-        "models:\n  stuck: {accuracy: 1.0, faults: [{kind: stall, rate: 1.0, times: null, stall_s: 5}]}\n",
+        "models:\n  stuck: {accuracy: 1.0,\n"
+        "    faults: [{kind: stall, rate: 1.0, times: null, stall_s: 5}]}\n",
     )
     with start_in_thread(config_path=str(config), log_path=str(tmp_path / "sim.jsonl")) as sim:
         runner = write(

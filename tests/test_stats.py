@@ -81,3 +81,27 @@ def test_mean() -> None:
     assert mean([1.0, 2.0, 4.0]) == pytest.approx(7 / 3)
     assert mean(x for x in [0.1] * 10) == pytest.approx(0.1)
     assert mean([]) is None
+
+
+def test_normal_quantile_matches_scipy() -> None:
+    from scipy.stats import norm
+
+    from evals.stats import _z
+
+    for confidence in (0.5, 0.8, 0.9, 0.95, 0.99, 0.999):
+        assert _z(confidence) == pytest.approx(norm.ppf(0.5 + confidence / 2), rel=1e-12)
+
+
+def test_pass_at_k_by_hand() -> None:
+    from evals.stats import pass_at_k, repeat_metrics
+
+    # n=5 samples, c=2 passed: pass@1 = 2/5; pass@2 = 1 - C(3,2)/C(5,2) = 1 - 3/10
+    assert pass_at_k(5, 2, 1) == pytest.approx(0.4)
+    assert pass_at_k(5, 2, 2) == pytest.approx(0.7)
+    assert pass_at_k(5, 0, 3) == 0.0 and pass_at_k(5, 3, 3) == 1.0
+    assert pass_at_k(2, 1, 3) is None  # fewer samples than k
+    # three cases of 3 samples: [3/3, 0/3, 1/3]
+    metrics = repeat_metrics([(3, 3), (3, 0), (3, 1)], k=3)
+    assert metrics["pass_at_1"] == pytest.approx((1 + 0 + 1 / 3) / 3)
+    assert metrics["pass_at_k"] == pytest.approx((1 + 0 + 1) / 3)
+    assert metrics["consistency"] == pytest.approx(2 / 3)

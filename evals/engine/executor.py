@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import httpx2
+
 from evals.endpoints.client import Endpoint
 from evals.endpoints.usage import normalize_usage
 from evals.engine.limiter import EndpointLimiter
@@ -32,22 +34,38 @@ class _Answer:
     ttft_s: float | None = None
 
 
-def _answer_from(completion: Any) -> _Answer:
-    if not getattr(completion, "choices", None):
-        raise ValueError("response has no choices")
-    choice = completion.choices[0]
-    message = choice.message
-    tool_calls = [call.model_dump() for call in message.tool_calls] if message.tool_calls else None
-    usage = completion.usage.model_dump() if completion.usage is not None else None
-    return _Answer(message.content, tool_calls, choice.finish_reason, normalize_usage(usage))
+def _answer_from(content: bytes) -> _Answer:
+    """Read a chat completion body; a body of the wrong shape is a malformed response."""
+    data = json.loads(content)
+    try:
+        choice = data["choices"][0]
+        message = choice["message"]
+        output = message.get("content")
+        if output is not None and not isinstance(output, str):
+            raise TypeError("content is not a string")
+        return _Answer(
+            output,
+            message.get("tool_calls") or None,
+            choice.get("finish_reason"),
+            normalize_usage(data.get("usage")),
+        )
+    except (KeyError, IndexError, TypeError, AttributeError) as exc:
+        raise ValueError(f"unexpected response shape: {exc!r}") from None
 
 
 async def _attempt(endpoint: Endpoint, body: dict[str, Any], stream: bool, started: float):
-    """One HTTP exchange; returns (answer, response headers)."""
-    create = endpoint.client.chat.completions.with_raw_response.create
+    """One HTTP exchange; returns (answer, response headers).
+
+    The plain path posts the body as it is and reads the JSON itself: the SDK's
+    typed request transform and response models cost ~0.5 ms of CPU a request
+    (a third of its whole cost), and our bodies are plain JSON already. Status
+    errors, timeouts and connection faults still come from the SDK as usual.
+    """
+    client = endpoint.client
     if not stream:
-        raw = await create(**body)
-        return _answer_from(raw.parse()), raw.headers
+        response = await client.post("/chat/completions", body=body, cast_to=httpx2.Response)
+        return _answer_from(response.content), response.headers
+    create = client.chat.completions.with_raw_response.create
     raw = await create(**body, stream=True, stream_options=STREAM_OPTIONS)
     result = await read_stream(raw.parse(), started)
     answer = _Answer(result.output, result.tool_calls, result.finish_reason, result.usage)
