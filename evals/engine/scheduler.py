@@ -55,9 +55,15 @@ class Engine:
     ):
         self.endpoints = endpoints
         self.hooks = hooks
-        self.limiters = {
-            name: _limiter_for(endpoint, concurrency_cap) for name, endpoint in endpoints.items()
-        }
+        # Rate limits belong to an account, not to a name in the profile: endpoints with
+        # the same URL and key share one limiter.
+        shared: dict[tuple[str, str | None], EndpointLimiter] = {}
+        self.limiters = {}
+        for name, endpoint in endpoints.items():
+            account = (endpoint.base_url, endpoint.spec.api_key_env)
+            if account not in shared:
+                shared[account] = _limiter_for(endpoint, concurrency_cap)
+            self.limiters[name] = shared[account]
         self.stop_reason: str | None = None
         self._stopped_endpoints: dict[str, str] = {}
 
