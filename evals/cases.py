@@ -37,6 +37,10 @@ class CaseSpec(BaseModel):
     graders: list[dict[str, Any]] = []
     """Graders added to the suite's for this case only."""
     tags: list[str] = []
+    expect_tool_calls: list[dict[str, Any]] | None = None
+    """Function calls the model should make: [{name, arguments}], read by `tool_calls`."""
+    tool_results: dict[str, Any] | None = None
+    """Canned results by function name: the conversation goes on with them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +53,8 @@ class Case:
     path: Path
     line: int | None
     grader_lines: tuple[int | None, ...] = field(default=())
+    expect_tool_calls: list[dict[str, Any]] | None = None
+    tool_results: dict[str, Any] | None = None
 
 
 def _case_from(raw: Any, index: int, path: Path, line: int | None, tree: Any = None) -> Case:
@@ -73,6 +79,8 @@ def _case_from(raw: Any, index: int, path: Path, line: int | None, tree: Any = N
         path=path,
         line=line,
         grader_lines=grader_lines,
+        expect_tool_calls=spec.expect_tool_calls,
+        tool_results=spec.tool_results,
     )
 
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from evals.engine.executor import canonical_json
 from evals.engine.outcome import Outcome
 from evals.engine.plan import Job
 from evals.graders.base import GradeContext
-from evals.graders.registry import combine, grade_all
+from evals.graders.registry import combine, grade_all_async
+from evals.judging import CostMeter, GraderServices
 from evals.pricing import Price, PriceTable
 from evals.records import GradeResult
 from evals.runner import ModelSpec, RunnerProfile
@@ -19,6 +21,14 @@ from evals.store import ResultRecord, Store
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
+
+
+@lru_cache(maxsize=1)
+def _default_tool_calls_grader():
+    """A case's `expect_tool_calls` is checked even when no grader names it."""
+    from evals.graders.registry import build_grader
+
+    return build_grader({"type": "tool_calls"})
 
 
 class PriceBook:
@@ -39,20 +49,48 @@ class PriceBook:
         return self.for_model(job.model)
 
 
+def _last_user_text(body: dict[str, Any]) -> str:
+    for message in reversed(body.get("messages", [])):
+        if message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, list):
+                return "\n".join(p.get("text", "") for p in content if isinstance(p, dict))
+            return content or ""
+    return ""
+
+
 class Collector:
-    def __init__(self, store: Store, run_id: str, write_cache: bool = True):
+    def __init__(self, store: Store, run_id: str, services: GraderServices | None = None):
         self.store = store
         self.run_id = run_id
-        self.write_cache = write_cache
+        self.services = services
         self.stored = 0
 
-    def grade(self, job: Job, outcome: Outcome) -> tuple[GradeResult, list[dict[str, Any]]]:
+    async def grade(
+        self, job: Job, outcome: Outcome, meter_holder: list[CostMeter]
+    ) -> tuple[GradeResult, list[dict[str, Any]]]:
         """Apply the suite's and the case's graders; returns the verdict and each grade."""
         from evals.suite import case_graders
 
         graders = [*job.suite.graders, *case_graders(job.case)]
-        context = GradeContext(expect=job.case.expect, vars=job.case.vars, case_id=job.case.id)
-        results = grade_all(graders, outcome.output or "", context)
+        if job.case.expect_tool_calls is not None and not any(
+            grader.type_name.endswith("tool_calls") for grader in graders
+        ):
+            graders.append(_default_tool_calls_grader())
+        judge, embed, meter = self.services.bind() if self.services else (None, None, None)
+        if meter is not None:
+            meter_holder.append(meter)
+        context = GradeContext(
+            expect=job.case.expect,
+            vars=job.case.vars,
+            case_id=job.case.id,
+            tool_calls=tuple(outcome.tool_calls or ()),
+            expect_tool_calls=job.case.expect_tool_calls,
+            prompt_text=_last_user_text(job.body),
+            judge=judge,
+            embed=embed,
+        )
+        results = await grade_all_async(graders, outcome.output or "", context)
         grades = [
             {
                 "type": grader.type_name,
@@ -65,15 +103,16 @@ class Collector:
         ]
         return combine(results), grades
 
-    def on_outcome(self, job: Job, outcome: Outcome) -> None:
+    async def on_outcome(self, job: Job, outcome: Outcome) -> None:
         failure = outcome.failure
         error = outcome.error
         error_class = failure.error_class if failure else None
         passed: bool | None = None
         score: float | None = None
         grades: list[dict[str, Any]] = []
+        meters: list[CostMeter] = []
         if failure is None:
-            overall, grades = self.grade(job, outcome)
+            overall, grades = await self.grade(job, outcome, meters)
             if overall.error:
                 error, error_class = f"grader error: {overall.reason}", "grader"
             else:
@@ -111,7 +150,9 @@ class Collector:
             ttft_s=outcome.ttft_s,
             tokens_per_s=outcome.tokens_per_s,
             backoff_s=outcome.backoff_s,
+            grader_cost_usd=meters[0].total if meters else 0.0,
+            audio_s=outcome.audio_s,
         )
-        fresh = failure is None and not outcome.cache_hit and self.write_cache
+        fresh = failure is None and not outcome.cache_hit
         self.store.add_result(record, outcome.cache_entry() if fresh else None)
         self.stored += 1

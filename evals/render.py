@@ -2,17 +2,24 @@
 
 Only the suite's prompt text is ever a template. Case values are passed in as
 data, so `{{` or `{%` inside a case reaches the model verbatim.
+A message may carry images: each renders to a local path (sent as a base64 data
+URL) or an http(s)/data URL (sent as it is).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import base64
+import mimetypes
+from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import jinja2
 from jinja2 import meta
 from jinja2.sandbox import SandboxedEnvironment
+
+IMAGE_DETAILS = ("low", "high", "auto", "original")
 
 
 @lru_cache(maxsize=1)
@@ -30,35 +37,85 @@ class TemplateError(ValueError):
         self.index = index
 
 
+class ImageError(ValueError):
+    """An image a case names cannot be read (missing file, unknown type)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MessageSpec:
+    role: str
+    content: str
+    images: tuple[str, ...] = ()
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _MessageTemplate:
+    role: str
+    content: jinja2.Template
+    images: tuple[jinja2.Template, ...] = ()
+    detail: str | None = None
+
+
+@lru_cache(maxsize=256)
+def _data_url(path: Path) -> str:
+    mime = mimetypes.guess_type(path.name)[0]
+    if mime is None or not mime.startswith("image/"):
+        raise ImageError(f"{path}: not a known image type (use .png, .jpg, .gif or .webp)")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImageError(f"{path}: cannot read image ({exc.strerror})") from None
+    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+
+
+def image_url(ref: str, base_dir: Path) -> str:
+    """A URL stays a URL; a local path (relative to the suite) becomes a data URL."""
+    if ref.startswith(("http://", "https://", "data:")):
+        return ref
+    path = Path(ref) if Path(ref).is_absolute() else base_dir / ref
+    return _data_url(path.resolve())
+
+
 @dataclass(frozen=True, slots=True)
 class PromptTemplate:
     """One prompt variant: messages whose contents are compiled templates."""
 
     name: str
-    roles: tuple[str, ...]
-    templates: tuple[jinja2.Template, ...]
+    messages: tuple[_MessageTemplate, ...]
     variables: frozenset[str]
+    base_dir: Path = field(default=Path("."))
 
-    def render(self, variables: dict[str, Any]) -> list[dict[str, str]]:
-        return [
-            {"role": role, "content": template.render(variables)}
-            for role, template in zip(self.roles, self.templates, strict=True)
-        ]
+    def render(self, variables: dict[str, Any]) -> list[dict[str, Any]]:
+        rendered = []
+        for message in self.messages:
+            text = message.content.render(variables)
+            if not message.images:
+                rendered.append({"role": message.role, "content": text})
+                continue
+            parts: list[dict[str, Any]] = [{"type": "text", "text": text}] if text else []
+            for image in message.images:
+                url: dict[str, Any] = {"url": image_url(image.render(variables), self.base_dir)}
+                if message.detail:
+                    url["detail"] = message.detail
+                parts.append({"type": "image_url", "image_url": url})
+            rendered.append({"role": message.role, "content": parts})
+        return rendered
 
 
-def compile_prompt(name: str, messages: list[tuple[str, str]]) -> PromptTemplate:
+def compile_prompt(
+    name: str, messages: list[MessageSpec], base_dir: Path = Path(".")
+) -> PromptTemplate:
     env = _environment()
-    templates = []
+    compiled = []
     variables: set[str] = set()
-    for index, (_, content) in enumerate(messages):
+    for index, spec in enumerate(messages):
         try:
-            variables |= meta.find_undeclared_variables(env.parse(content))
-            templates.append(env.from_string(content))
+            templates = [spec.content, *spec.images]
+            for text in templates:
+                variables |= meta.find_undeclared_variables(env.parse(text))
+            content, *images = (env.from_string(text) for text in templates)
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(f"template syntax error: {exc.message}", index) from None
-    return PromptTemplate(
-        name=name,
-        roles=tuple(role for role, _ in messages),
-        templates=tuple(templates),
-        variables=frozenset(variables),
-    )
+        compiled.append(_MessageTemplate(spec.role, content, tuple(images), spec.detail))
+    return PromptTemplate(name, tuple(compiled), frozenset(variables), base_dir)

@@ -43,12 +43,12 @@ class Prepared:
     case_counts: dict[str, int]
     profile: RunnerProfile
     models: list[ModelSpec]
-    per_model: int  # samples planned for each model
+    per_model: dict[str, int]  # samples planned for each model (suites of its kind)
     warnings: list[str]
 
     @property
     def planned(self) -> int:
-        return self.per_model * len(self.models)
+        return sum(self.per_model.values())
 
 
 def now_iso() -> str:
@@ -91,7 +91,22 @@ def prepare(options: RunOptions) -> Prepared:
     profile = load_runner(options.runner_path)
     models = _select_models(profile, options.model_ids, options.runner_path)
     _check_prompts(suites, options.prompts)
-    per_model = count_planned(suites, options.prompts, options.repeat, options.limit, case_counts)
+    per_model = {
+        model.id: count_planned(
+            [suite for suite in suites if suite.kind == model.kind],
+            options.prompts,
+            options.repeat,
+            options.limit,
+            case_counts,
+        )
+        for model in models
+    }
+    idle = [m.id for m in models if per_model[m.id] == 0 and options.model_ids]
+    if idle:
+        raise InputError(
+            f"model(s) {', '.join(idle)} have no suite of their kind to run "
+            "(a model's `kind:` must match a suite's: chat, embeddings or transcription)"
+        )
     prices = PriceBook(profile)
     unpriced = [m for m in models if prices.for_model(m) is None]
     if options.max_cost is not None and unpriced:
@@ -122,6 +137,7 @@ def run_config(options: RunOptions, prepared: Prepared) -> dict[str, Any]:
             name: spec.model_dump(exclude={"serve"})
             for name, spec in prepared.profile.endpoints.items()
         },
+        "suite_kinds": {suite.name: suite.kind for suite in prepared.suites},
         "repeat": options.repeat,
         "limit": options.limit,
         "prompts": options.prompts,
@@ -166,7 +182,7 @@ def _resume_hint(store: Any, prepared: Prepared) -> None:
 
 
 def execute(options: RunOptions) -> int:
-    from evals.collect import Collector, PriceBook
+    from evals.collect import PriceBook
     from evals.engine.budget import Budget
     from evals.report.table import print_summary
     from evals.report.writer import write_report, write_summary_json
@@ -198,7 +214,7 @@ def execute(options: RunOptions) -> int:
             store.set_planned(run_id, prepared.planned)
             already_done = None
         remaining = {
-            m.id: prepared.per_model - store.count_model_results(run_id, m.id)
+            m.id: prepared.per_model[m.id] - store.count_model_results(run_id, m.id)
             for m in prepared.models
         }
         budget = None
@@ -208,7 +224,7 @@ def execute(options: RunOptions) -> int:
             options,
             prepared,
             store,
-            Collector(store, run_id),
+            run_id,
             PriceBook(prepared.profile),
             budget,
             already_done,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -59,10 +59,17 @@ class ModelSpec(BaseModel):
     """Overrides of evals/data/models.yaml for this model (e.g. max_tokens_param)."""
     stream: bool | None = None
     """Stream responses (time to first token, tokens/s); overrides the suite's `stream`."""
+    kind: Literal["chat", "embeddings", "transcription"] = "chat"
+    """Which suites this model runs: those of the same kind."""
 
     @property
     def api_model(self) -> str:
         return self.model or self.id
+
+
+class EmbedderSpec(ModelSpec):
+    dimensions: int | None = Field(default=None, ge=1)
+    """Matryoshka truncation for models that support it (text-embedding-3-*)."""
 
 
 class RunnerProfile(BaseModel):
@@ -72,9 +79,19 @@ class RunnerProfile(BaseModel):
     models: list[ModelSpec] = Field(min_length=1)
     pricing: dict[str, dict[str, Any]] = {}
     """USD per 1M tokens per model; overrides evals/data/pricing.yaml."""
+    judge: ModelSpec | None = None
+    """The model that grades answers for `llm_rubric` and `closedqa` (grader cost)."""
+    embedder: EmbedderSpec | None = None
+    """The embeddings model used by the `similar` grader."""
 
     @model_validator(mode="after")
     def _references(self) -> RunnerProfile:
+        for role, helper in (("judge", self.judge), ("embedder", self.embedder)):
+            if helper is not None and helper.endpoint not in self.endpoints:
+                raise ValueError(
+                    f"{role} uses endpoint '{helper.endpoint}', which is not defined "
+                    f"(defined: {', '.join(sorted(self.endpoints))})"
+                )
         seen: set[str] = set()
         for index, model in enumerate(self.models):
             if model.endpoint not in self.endpoints:

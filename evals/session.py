@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from evals.collect import Collector, PriceBook
+    from evals.collect import PriceBook
     from evals.engine.budget import Budget
     from evals.engine.plan import Job
     from evals.run import Prepared, RunOptions
@@ -45,31 +45,65 @@ def _start_servers(prepared: Prepared, used: set[str]) -> tuple[dict[str, str], 
     return base_urls, servers
 
 
-async def _drive(engine, plans, progress) -> None:
+async def _drive(engine, plans, progress, retrieval_work) -> None:
     ticker = asyncio.create_task(progress.run())
     try:
         await engine.run(plans)
+        for work in retrieval_work:
+            await work()
     finally:
         ticker.cancel()
+
+
+def _retrieval_work(prepared, engine, store, run_id, prices, stats, already_done) -> list:
+    """One job per (embeddings suite, embeddings model, dimensions) not yet stored."""
+    from evals.retrieval import RetrievalRun, variant_name, variants
+
+    runner = RetrievalRun(engine, store, run_id, prices)
+    work = []
+    for suite in prepared.suites:
+        if suite.kind != "embeddings":
+            continue
+        for model in prepared.models:
+            if model.kind != "embeddings":
+                continue
+            for dims in variants(suite):
+                if (
+                    already_done
+                    and store.count_group(run_id, suite.name, variant_name(dims), model.id)
+                    >= prepared.case_counts[suite.name]
+                ):
+                    continue
+
+                async def one(suite=suite, model=model, dims=dims) -> None:
+                    stored = await runner.run(suite, model, dims)
+                    stats[model.id].done += stored
+
+                work.append(one)
+    return work
 
 
 def run_session(
     options: RunOptions,
     prepared: Prepared,
     store: Store,
-    collector: Collector,
+    run_id: str,
     prices: PriceBook,
     budget: Budget | None,
     already_done: Callable[[Job], bool] | None,
     remaining: dict[str, int],
 ) -> SessionResult:
     """Send everything not yet stored; every result is committed as it arrives."""
+    from evals.collect import Collector
     from evals.endpoints.client import open_endpoint
     from evals.engine.plan import plan_model
     from evals.engine.scheduler import Engine, EngineHooks, ModelStats
+    from evals.judging import GraderServices
     from evals.progress import Progress
 
+    profile = prepared.profile
     used = {model.endpoint for model in prepared.models}
+    used |= {helper.endpoint for helper in (profile.judge, profile.embedder) if helper}
     base_urls, servers = _start_servers(prepared, used)
     stats = {model.id: ModelStats(total=remaining[model.id]) for model in prepared.models}
     progress = Progress(stats)
@@ -79,6 +113,7 @@ def run_session(
             name: open_endpoint(name, prepared.profile.endpoints[name], base_urls[name])
             for name in used
         }
+        collector = Collector(store, run_id)
         hooks = EngineHooks(
             on_outcome=collector.on_outcome,
             price_for=prices.for_job,
@@ -88,7 +123,11 @@ def run_session(
             stats=stats,
         )
         engine = Engine(endpoints, hooks, options.concurrency)
-        plans: dict[str, list] = {name: [] for name in used}
+        if profile.judge or profile.embedder:
+            collector.services = GraderServices(
+                engine, store, prices, profile.judge, profile.embedder, base_urls, budget
+            )
+        plans: dict[str, list] = {model.endpoint: [] for model in prepared.models}
         for model in prepared.models:
             plans[model.endpoint].append(
                 plan_model(
@@ -101,7 +140,10 @@ def run_session(
                 )
             )
         try:
-            asyncio.run(_drive(engine, plans, progress))
+            retrieval = _retrieval_work(
+                prepared, engine, store, run_id, prices, stats, already_done
+            )
+            asyncio.run(_drive(engine, plans, progress, retrieval))
         except KeyboardInterrupt:
             stop_reason = "interrupted"
         stop_reason = stop_reason or engine.stop_reason

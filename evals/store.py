@@ -61,6 +61,9 @@ CREATE TABLE IF NOT EXISTS results (
     ttft_s REAL,                   -- time to first token (streaming only)
     tokens_per_s REAL,             -- completion tokens per second after the first (streaming)
     backoff_s REAL,                -- time spent waiting between attempts
+    grader_cost_usd REAL,          -- judge and embedding calls made by graders
+    audio_s REAL,                  -- transcription: seconds of audio sent
+    role TEXT NOT NULL DEFAULT 'sample', -- 'corpus': an embeddings suite's corpus cost
     UNIQUE (run_id, suite, case_id, prompt, model, repeat)
 );
 CREATE INDEX IF NOT EXISTS results_group ON results (run_id, suite, prompt, model);
@@ -78,6 +81,9 @@ _ADDED_COLUMNS = {
         "ttft_s": "REAL",
         "tokens_per_s": "REAL",
         "backoff_s": "REAL",
+        "grader_cost_usd": "REAL",
+        "audio_s": "REAL",
+        "role": "TEXT NOT NULL DEFAULT 'sample'",
     },
     "runs": {"stopped_reason": "TEXT"},
 }
@@ -116,6 +122,9 @@ class ResultRecord:
     ttft_s: float | None = None
     tokens_per_s: float | None = None
     backoff_s: float | None = None
+    grader_cost_usd: float | None = 0.0
+    audio_s: float | None = None
+    role: str = "sample"
 
 
 _RESULT_COLUMNS = tuple(ResultRecord.__dataclass_fields__)
@@ -186,6 +195,14 @@ class Store:
                 (record.request_hash, cache_entry, record.created_at),
             )
 
+    def put_cache(self, request_hash: str, entry: str) -> None:
+        """Cache a response that is not a result of its own (a judge's or an embedder's)."""
+        self.db.execute(
+            "INSERT OR REPLACE INTO response_cache (request_hash, response, created_at) "
+            "VALUES (?, ?, datetime('now'))",
+            (request_hash, entry),
+        )
+
     def cached_response(self, request_hash: str) -> str | None:
         row = self.db.execute(
             "SELECT response FROM response_cache WHERE request_hash = ?", (request_hash,)
@@ -204,15 +221,24 @@ class Store:
         return row is not None
 
     def count_results(self, run_id: str, errors: bool = True) -> int:
-        query = "SELECT COUNT(*) FROM results WHERE run_id = ?"
+        query = "SELECT COUNT(*) FROM results WHERE run_id = ? AND role = 'sample'"
         if not errors:
             query += " AND error IS NULL"
         return self.db.execute(query, (run_id,)).fetchone()[0]
 
+    def count_group(self, run_id: str, suite: str, prompt: str, model: str) -> int:
+        """Error-free samples of one (suite, prompt, model) group."""
+        return self.db.execute(
+            "SELECT COUNT(*) FROM results WHERE run_id = ? AND suite = ? AND prompt = ? "
+            "AND model = ? AND error IS NULL AND role = 'sample'",
+            (run_id, suite, prompt, model),
+        ).fetchone()[0]
+
     def count_model_results(self, run_id: str, model: str) -> int:
         """Results without an error for one model (what a resume will not send again)."""
         return self.db.execute(
-            "SELECT COUNT(*) FROM results WHERE run_id = ? AND model = ? AND error IS NULL",
+            "SELECT COUNT(*) FROM results WHERE run_id = ? AND model = ? AND error IS NULL "
+            "AND role = 'sample'",
             (run_id, model),
         ).fetchone()[0]
 
@@ -254,7 +280,7 @@ class Store:
         order = "suite, prompt, model, id"
         if problems_first:
             order = f"(error IS NULL), COALESCE(passed, 0), {order}"
-        query = f"SELECT * FROM results WHERE run_id = ? ORDER BY {order}"
+        query = f"SELECT * FROM results WHERE run_id = ? AND role = 'sample' ORDER BY {order}"
         if limit is not None:
             query += f" LIMIT {int(limit)}"
         yield from self.db.execute(query, (run_id,))
@@ -264,21 +290,25 @@ class Store:
         return self.db.execute(
             """
             SELECT suite, prompt, model,
-                   COUNT(DISTINCT case_id) AS cases,
-                   COUNT(*) AS samples,
-                   SUM(error IS NOT NULL) AS errors,
-                   SUM(CASE WHEN error IS NULL AND passed THEN 1 ELSE 0 END) AS passed,
-                   AVG(CASE WHEN error IS NULL THEN score END) AS mean_score,
+                   COUNT(DISTINCT CASE WHEN role = 'sample' THEN case_id END) AS cases,
+                   SUM(role = 'sample') AS samples,
+                   SUM(role = 'sample' AND error IS NOT NULL) AS errors,
+                   SUM(role = 'sample' AND error IS NULL AND passed) AS passed,
+                   AVG(CASE WHEN role = 'sample' AND error IS NULL THEN score END) AS mean_score,
                    SUM(prompt_tokens) AS prompt_tokens,
                    SUM(cached_tokens) AS cached_tokens,
                    SUM(completion_tokens) AS completion_tokens,
                    SUM(reasoning_tokens) AS reasoning_tokens,
                    SUM(cost_usd) AS cost_usd,
-                   SUM(prompt_tokens IS NOT NULL AND cost_usd IS NULL) AS unpriced,
+                   SUM(error IS NULL AND cost_usd IS NULL
+                       AND (prompt_tokens IS NOT NULL OR audio_s IS NOT NULL)) AS unpriced,
                    SUM(spend_usd) AS spend_usd,
                    SUM(cache_hit) AS cache_hits,
                    SUM(MAX(attempts - 1, 0)) AS retries,
                    SUM(backoff_s) AS backoff_s,
+                   SUM(grader_cost_usd) AS grader_cost_usd,
+                   SUM(audio_s) AS audio_s,
+                   SUM(error IS NULL AND grader_cost_usd IS NULL) AS grader_unpriced,
                    MAX(repeat) + 1 AS repeats
             FROM results WHERE run_id = ?
             GROUP BY suite, prompt, model ORDER BY suite, prompt, model
@@ -298,7 +328,7 @@ class Store:
             raise ValueError(column)
         where = (
             f"FROM results WHERE run_id = ? AND suite = ? AND prompt = ? AND model = ? "
-            f"AND error IS NULL AND {column} IS NOT NULL"
+            f"AND error IS NULL AND {column} IS NOT NULL AND role = 'sample'"
         )
         key = (run_id, suite, prompt, model)
         n = self.db.execute(f"SELECT COUNT(*) {where}", key).fetchone()[0]
@@ -309,13 +339,29 @@ class Store:
 
         return percentile_of_sorted(nth, n, q)
 
+    def grade_means(self, run_id: str, suite: str, prompt: str, model: str) -> dict[str, float]:
+        """Mean score per grade type (recall@k, mrr, ...) over a group's scored samples."""
+        sums: dict[str, float] = {}
+        counts: dict[str, int] = {}
+        rows = self.db.execute(
+            "SELECT grades FROM results WHERE run_id = ? AND suite = ? AND prompt = ? "
+            "AND model = ? AND error IS NULL AND role = 'sample'",
+            (run_id, suite, prompt, model),
+        )
+        for (grades,) in rows:
+            for grade in json.loads(grades):
+                if grade.get("score") is not None:
+                    sums[grade["type"]] = sums.get(grade["type"], 0.0) + grade["score"]
+                    counts[grade["type"]] = counts.get(grade["type"], 0) + 1
+        return {name: sums[name] / counts[name] for name in sums}
+
     def per_case_passes(
         self, run_id: str, suite: str, prompt: str, model: str
     ) -> Iterator[tuple[int, int]]:
         """(samples, passed) per case, errors left out: the input of pass@k."""
         rows = self.db.execute(
             "SELECT COUNT(*), SUM(passed) FROM results WHERE run_id = ? AND suite = ? "
-            "AND prompt = ? AND model = ? AND error IS NULL GROUP BY case_id",
+            "AND prompt = ? AND model = ? AND error IS NULL AND role = 'sample' GROUP BY case_id",
             (run_id, suite, prompt, model),
         )
         for samples, passed in rows:

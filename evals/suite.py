@@ -7,6 +7,8 @@ Runner profiles live in `evals.runner`.
 from __future__ import annotations
 
 import hashlib
+import json
+import sys
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,7 +21,7 @@ from evals.cases import Case, iter_file, iter_inline, resolve_cases_file
 from evals.errors import InputError
 from evals.graders.base import Grader, GraderSpecError
 from evals.graders.registry import build_grader
-from evals.render import PromptTemplate, TemplateError, compile_prompt
+from evals.render import MessageSpec, PromptTemplate, TemplateError, compile_prompt
 from evals.schema_errors import input_error
 from evals.yamlload import LineDict, line_of, load_yaml
 
@@ -28,8 +30,11 @@ class Message(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Literal["system", "developer", "user", "assistant"]
-    content: str
+    content: str = ""
     """A jinja2 template; case `vars` are substituted into it."""
+    images: list[str] = []
+    """Templates rendering to image paths (relative to the suite) or URLs (vision)."""
+    detail: Literal["low", "high", "auto", "original"] | None = None
 
 
 PromptSpec = list[Message] | str
@@ -43,6 +48,16 @@ class SuiteSpec(BaseModel):
 
     name: str = Field(pattern=r"^[a-z0-9_-]+$")
     description: str = ""
+    kind: Literal["chat", "transcription", "embeddings"] = "chat"
+    """chat (default); transcription (audio files -> text); embeddings (retrieval)."""
+    audio: str | None = None
+    """transcription: a template rendering to the audio file (relative to the suite)."""
+    corpus: str | None = None
+    """embeddings: a .jsonl of {id, text} documents (relative to the suite)."""
+    k: list[int] = Field(default=[1, 5, 10], min_length=1)
+    """embeddings: recall@k for each k; a query passes when the first k finds a relevant id."""
+    dimensions: list[int] = []
+    """embeddings: Matryoshka truncations to compare (empty: the model's native size)."""
     prompts: dict[str, PromptSpec] | None = None
     """Named prompt variants."""
     prompt: PromptSpec | None = None
@@ -54,9 +69,22 @@ class SuiteSpec(BaseModel):
     graders: list[dict[str, Any]] = []
     stream: bool = False
     """Stream responses to measure time to first token and tokens/s."""
+    tools: list[dict[str, Any]] | None = None
+    """Functions the model may call (OpenAI `tools` format)."""
+    tool_choice: str | dict[str, Any] | None = None
+    response_format: dict[str, Any] | None = None
+    """Structured output: {type: json_schema, schema: {...} or file.json, strict: true}."""
 
     @model_validator(mode="after")
     def _one_prompt_form(self) -> SuiteSpec:
+        if self.kind == "embeddings" and self.corpus is None:
+            raise ValueError("an embeddings suite needs `corpus:` (a .jsonl of {id, text})")
+        if self.kind == "transcription":
+            if self.audio is None:
+                raise ValueError('a transcription suite needs `audio:` (e.g. "{{ file }}")')
+            if self.prompts is not None or self.prompt is not None:
+                raise ValueError("a transcription suite has no prompts: use `params: {prompt}`")
+            return self
         if (self.prompts is None) == (self.prompt is None):
             raise ValueError("give either `prompts:` (named variants) or `prompt:`, not both")
         return self
@@ -73,6 +101,10 @@ class Suite:
     inline_cases: list[Any] | None
     cases_file: Path | None
     stream: bool = False
+    kind: str = "chat"
+    corpus: Path | None = None
+    k: tuple[int, ...] = (1, 5, 10)
+    dimensions: tuple[int, ...] = ()
 
     def cases(self) -> Iterator[Case]:
         """Stream the cases; nothing is held beyond the current one."""
@@ -84,27 +116,37 @@ class Suite:
 def build_graders(specs: list[dict[str, Any]], lines: list[int | None], path: Path) -> list[Grader]:
     graders = []
     for spec, line in zip(specs, lines, strict=True):
+        schema_file = spec.get("schema_file") if isinstance(spec, dict) else None
+        if isinstance(schema_file, str) and not Path(schema_file).is_absolute():
+            spec = {**spec, "schema_file": str((path.parent / schema_file).resolve())}
         try:
             graders.append(build_grader(spec))
         except GraderSpecError as exc:
             key_line = getattr(spec, "key_lines", {}).get(exc.key) if exc.key else None
-            raise InputError(f"grader: {exc}", path, key_line or line) from None
+            raise InputError(f"grader: {exc}", path, exc.line or key_line or line) from None
     return graders
 
 
 def _compile_prompts(spec: SuiteSpec, tree: LineDict, path: Path) -> dict[str, PromptTemplate]:
+    if spec.kind == "transcription":  # one "variant": the audio file template
+        try:
+            return {
+                "default": compile_prompt("default", [MessageSpec("user", spec.audio)], path.parent)
+            }
+        except TemplateError as exc:
+            raise InputError(f"audio: {exc}", path, tree.key_lines.get("audio")) from None
     variants = spec.prompts if spec.prompts is not None else {"default": spec.prompt}
     key = "prompts" if spec.prompts is not None else "prompt"
     compiled = {}
     for name, messages in variants.items():
-        pairs = (
-            [("user", messages)]
+        specs = (
+            [MessageSpec("user", messages)]
             if isinstance(messages, str)
-            else [(m.role, m.content) for m in messages]
+            else [MessageSpec(m.role, m.content, tuple(m.images), m.detail) for m in messages]
         )
         loc: tuple[Any, ...] = (key, name) if spec.prompts is not None else (key,)
         try:
-            compiled[name] = compile_prompt(name, pairs)
+            compiled[name] = compile_prompt(name, specs, path.parent)
         except TemplateError as exc:
             line = line_of(tree, (*loc, exc.index) if not isinstance(messages, str) else loc)
             raise InputError(f"prompt '{name}': {exc}", path, line) from None
@@ -123,22 +165,88 @@ def load_suite(path: str | Path) -> Suite:
         spec = SuiteSpec.model_validate(tree)
     except ValidationError as exc:
         raise input_error(exc, tree, path, SuiteSpec, "suite") from None
+    if str(path.parent.resolve()) not in sys.path:  # `python:` graders import from here
+        sys.path.append(str(path.parent.resolve()))
     grader_lines = getattr(tree.get("graders"), "item_lines", [tree.line] * len(spec.graders))
     graders = build_graders(tree.get("graders") or [], grader_lines, path)
     cases_file = None
     if isinstance(spec.cases, str):
         cases_file = resolve_cases_file(spec.cases, path, tree.key_lines.get("cases"))
+    params = dict(spec.params)
+    for key in ("tools", "tool_choice"):
+        if getattr(spec, key) is not None:
+            params[key] = getattr(spec, key)
+    if spec.response_format is not None:
+        params["response_format"] = response_format(
+            spec.response_format, path, tree.key_lines.get("response_format")
+        )
     return Suite(
         name=spec.name,
         description=spec.description,
         path=path,
         prompts=_compile_prompts(spec, tree, path),
-        params=dict(spec.params),
+        params=params,
         graders=graders,
         inline_cases=tree["cases"] if cases_file is None else None,
         cases_file=cases_file,
         stream=spec.stream,
+        kind=spec.kind,
+        corpus=_corpus_path(spec, path, tree),
+        k=tuple(spec.k),
+        dimensions=tuple(spec.dimensions),
     )
+
+
+def _corpus_path(spec: SuiteSpec, path: Path, tree: LineDict) -> Path | None:
+    if spec.corpus is None:
+        return None
+    corpus = (path.parent / spec.corpus).resolve()
+    if not corpus.is_file():
+        raise InputError(
+            f"corpus file '{spec.corpus}' does not exist (looked at {corpus})",
+            path,
+            tree.key_lines.get("corpus"),
+        )
+    return corpus
+
+
+def response_format(raw: dict[str, Any], path: Path, line: int | None) -> dict[str, Any]:
+    """The OpenAI `response_format`, from either its own form or the short one:
+    `{type: json_schema, schema: {...} | file.json, name?, strict?}` (file relative to the suite).
+    """
+    if raw.get("type") != "json_schema" or "json_schema" in raw:
+        return raw
+    unknown = set(raw) - {"type", "schema", "name", "strict"}
+    if unknown:
+        raise InputError(
+            f"response_format: unknown key(s) {', '.join(sorted(unknown))} "
+            "(allowed: type, schema, name, strict)",
+            path,
+            line,
+        )
+    schema = raw.get("schema")
+    if isinstance(schema, str):
+        schema_path = (path.parent / schema).resolve()
+        try:
+            schema = json.loads(schema_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InputError(
+                f"response_format: schema file {schema} does not exist", path, line
+            ) from None
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"response_format: {schema} is not valid JSON ({exc})", path, line
+            ) from None
+    if not isinstance(schema, dict):
+        raise InputError("response_format: give `schema` as a mapping or a .json file", path, line)
+    return {
+        "type": "json_schema",
+        "json_schema": {
+            "name": raw.get("name", "answer"),
+            "schema": schema,
+            "strict": bool(raw.get("strict", True)),
+        },
+    }
 
 
 def case_graders(case: Case) -> list[Grader]:

@@ -10,7 +10,11 @@ from evals.sim.server import start_in_thread
 from tests.browser import chromium
 from tests.helpers import REPO, chat_log, evals_cli, stored_results, write
 
-REFERENCE = sorted((REPO / "suites" / "reference").glob("*.yaml"))
+# the first grader set: deterministic graders that need no judge or embedder
+REFERENCE = [
+    REPO / "suites" / "reference" / f"{name}.yaml"
+    for name in ("exact", "contains", "regex", "numeric", "json")
+]
 
 
 @pytest.fixture(scope="module")

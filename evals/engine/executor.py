@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,14 +82,38 @@ def _tokens_per_s(answer: _Answer, latency_s: float) -> float | None:
     return completion / (latency_s - answer.ttft_s)
 
 
-async def send_chat(
+@dataclass(slots=True)
+class Exchange:
+    """The result of one successful HTTP exchange, whatever the endpoint."""
+
+    value: Any
+    headers: Any
+    used_tokens: int | None
+    latency_s: float = 0.0
+
+
+@dataclass(slots=True)
+class Attempts:
+    """How a request went: its exchange (None on final failure) and what it took."""
+
+    exchange: Exchange | None
+    attempts: int
+    failure: Failure | None
+    waited_s: float
+    rate_limited: int
+
+
+async def with_retries(
     endpoint: Endpoint,
     limiter: EndpointLimiter,
-    body: dict[str, Any],
     estimated_tokens: int,
-    stream: bool = False,
-) -> Outcome:
-    """POST /chat/completions with retries; never raises for endpoint faults."""
+    exchange: Callable[[float], Awaitable[Exchange]],
+) -> Attempts:
+    """Run `exchange` until it succeeds or the policy gives up; never raises for faults.
+
+    Every attempt passes the limiter, tells it what the server said, and a 429's
+    Retry-After pauses the whole endpoint, not just this request.
+    """
     spec = endpoint.spec
     deadline = time.monotonic() + spec.deadline_s if spec.deadline_s else None
     waited = 0.0
@@ -98,31 +123,19 @@ async def send_chat(
         attempt += 1
         ticket = await limiter.acquire(estimated_tokens)
         started = time.perf_counter()
-        headers = None
         try:
-            answer, headers = await _attempt(endpoint, body, stream, started)
+            result = await exchange(started)
         except asyncio.CancelledError:
             limiter.release(ticket, used_tokens=None, headers=None, rate_limited=False)
             raise
         except Exception as exc:  # classified below; nothing escapes the engine
             failure = classify(exc)
         else:
-            latency = time.perf_counter() - started
+            result.latency_s = time.perf_counter() - started
             limiter.release(
-                ticket, used_tokens=_used_tokens(answer.usage), headers=headers, rate_limited=False
+                ticket, used_tokens=result.used_tokens, headers=result.headers, rate_limited=False
             )
-            return Outcome(
-                output=answer.output,
-                tool_calls=answer.tool_calls,
-                finish_reason=answer.finish_reason,
-                usage=answer.usage,
-                latency_s=latency,
-                attempts=attempt,
-                backoff_s=waited,
-                ttft_s=answer.ttft_s,
-                tokens_per_s=_tokens_per_s(answer, latency),
-                rate_limited=rate_limited,
-            )
+            return Attempts(result, attempt, None, waited, rate_limited)
         is_429 = failure.kind == "rate_limit"
         rate_limited += is_429
         limiter.release(ticket, used_tokens=0, headers=failure.headers, rate_limited=is_429)
@@ -138,19 +151,51 @@ async def send_chat(
                     f"deadline of {spec.deadline_s} s passed; last error: {failure.message}",
                     failure.status,
                 )
-            return Outcome(
-                None,
-                None,
-                None,
-                Usage(),
-                None,
-                attempt,
-                failure,
-                waited,
-                rate_limited=rate_limited,
-            )
+            return Attempts(None, attempt, failure, waited, rate_limited)
         waited += delay
         await asyncio.sleep(delay)
+
+
+async def send_chat(
+    endpoint: Endpoint,
+    limiter: EndpointLimiter,
+    body: dict[str, Any],
+    estimated_tokens: int,
+    stream: bool = False,
+) -> Outcome:
+    """POST /chat/completions with retries; never raises for endpoint faults."""
+
+    async def exchange(started: float) -> Exchange:
+        answer, headers = await _attempt(endpoint, body, stream, started)
+        return Exchange(answer, headers, _used_tokens(answer.usage))
+
+    done = await with_retries(endpoint, limiter, estimated_tokens, exchange)
+    if done.exchange is None:
+        return Outcome(
+            None,
+            None,
+            None,
+            Usage(),
+            None,
+            done.attempts,
+            done.failure,
+            done.waited_s,
+            rate_limited=done.rate_limited,
+        )
+    answer: _Answer = done.exchange.value
+    latency = done.exchange.latency_s
+    return Outcome(
+        output=answer.output,
+        tool_calls=answer.tool_calls,
+        finish_reason=answer.finish_reason,
+        usage=answer.usage,
+        latency_s=latency,
+        attempts=done.attempts,
+        backoff_s=done.waited_s,
+        ttft_s=answer.ttft_s,
+        tokens_per_s=_tokens_per_s(answer, latency),
+        rate_limited=done.rate_limited,
+    )
 
 
 def _used_tokens(usage: Usage) -> int | None:

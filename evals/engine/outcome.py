@@ -25,6 +25,7 @@ class Outcome:
     rate_limited: int = 0  # 429s met on the way
     cost_usd: float | None = None  # what this response cost (when first received)
     cache_hit: bool = False
+    audio_s: float | None = None  # transcription: the audio's duration (billed per minute)
 
     @property
     def error(self) -> str | None:
@@ -55,6 +56,7 @@ class Outcome:
                 "ttft_s": self.ttft_s,
                 "tokens_per_s": self.tokens_per_s,
                 "cost_usd": self.cost_usd,
+                "audio_s": self.audio_s,
             },
             separators=(",", ":"),
         )
@@ -73,4 +75,5 @@ class Outcome:
             tokens_per_s=data["tokens_per_s"],
             cost_usd=data["cost_usd"],
             cache_hit=True,
+            audio_s=data.get("audio_s"),
         )

@@ -10,6 +10,7 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
+from pathlib import Path
 from typing import Any
 
 from evals.cases import Case
@@ -30,11 +31,21 @@ class Job:
     body: dict[str, Any]
     request_hash: str
     stream: bool = False
+    tool_results: dict[str, Any] | None = None
+    kind: str = "chat"
 
 
-def request_hash(base_url: str, body: dict[str, Any], repeat: int) -> str:
-    """Canonical identity of a request: same inputs, same hash, whatever the key order."""
-    payload = canonical_json({"base_url": base_url, "body": body, "repeat": repeat})
+def request_hash(
+    base_url: str, body: dict[str, Any], repeat: int, tool_results: dict | None = None
+) -> str:
+    """Canonical identity of a request: same inputs, same hash, whatever the key order.
+
+    Canned tool results shape the rest of a conversation, so they are part of it.
+    """
+    identity: dict[str, Any] = {"base_url": base_url, "body": body, "repeat": repeat}
+    if tool_results is not None:
+        identity["tool_results"] = tool_results
+    payload = canonical_json(identity)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -62,11 +73,13 @@ def plan_model(
     limit: int | None = None,
 ) -> Iterator[Job]:
     for suite in suites:
+        if suite.kind != model.kind or suite.kind == "embeddings":
+            continue  # embeddings suites run as a whole (evals.retrieval)
         variants = selected_prompts(suite, prompts)
         stream = model.stream if model.stream is not None else suite.stream
         for case in islice(suite.cases(), limit):
             for template in variants:
-                body, _ = build_body(model, suite.params, template.render(case.vars))
+                body = _body(suite, model, template, case)
                 for index in range(repeat):
                     yield Job(
                         suite=suite,
@@ -75,9 +88,20 @@ def plan_model(
                         model=model,
                         repeat=index,
                         body=body,
-                        request_hash=request_hash(base_url, body, index),
+                        request_hash=request_hash(base_url, body, index, case.tool_results),
                         stream=stream,
+                        tool_results=case.tool_results,
+                        kind=suite.kind,
                     )
+
+
+def _body(suite: Suite, model: ModelSpec, template: PromptTemplate, case: Case) -> dict[str, Any]:
+    if suite.kind == "transcription":  # the template renders the audio file's path
+        ref = template.render(case.vars)[0]["content"]
+        path = Path(ref) if Path(ref).is_absolute() else suite.path.parent / ref
+        return {"model": model.api_model, "file": str(path.resolve()), **suite.params}
+    body, _ = build_body(model, suite.params, template.render(case.vars))
+    return body
 
 
 def count_planned(
@@ -91,5 +115,8 @@ def count_planned(
     total = 0
     for suite in suites:
         cases = case_counts[suite.name] if limit is None else min(limit, case_counts[suite.name])
+        if suite.kind == "embeddings":  # one result per query and dimensions variant
+            total += case_counts[suite.name] * max(len(suite.dimensions), 1)
+            continue
         total += cases * len(selected_prompts(suite, prompts)) * repeat
     return total

@@ -8,13 +8,14 @@ The limiter, not the worker count, decides how many requests are in flight.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain
 
 from evals.endpoints.client import Endpoint
 from evals.engine import estimate
 from evals.engine.budget import Budget, worst_case_usd
+from evals.engine.conversation import MAX_TOOL_STEPS, follow_up, merge
 from evals.engine.executor import send_chat
 from evals.engine.limiter import EndpointLimiter, LimitConfig
 from evals.engine.outcome import Outcome
@@ -41,7 +42,7 @@ class ModelStats:
 class EngineHooks:
     """What the run supplies: where results go and what to look up."""
 
-    on_outcome: Callable[[Job, Outcome], None]
+    on_outcome: Callable[[Job, Outcome], Awaitable[None]]
     price_for: Callable[[Job], Price | None]
     cached: Callable[[str], str | None] | None = None  # request hash -> cache entry
     already_done: Callable[[Job], bool] | None = None  # resume: stored without error
@@ -77,7 +78,7 @@ class Engine:
         entry = self.hooks.cached(job.request_hash)
         return Outcome.from_cache(entry) if entry is not None else None
 
-    def _finish(self, job: Job, outcome: Outcome) -> None:
+    async def _finish(self, job: Job, outcome: Outcome) -> None:
         stats = self.hooks.stats.get(job.model.id)
         if stats is not None:
             stats.done += 1
@@ -87,7 +88,7 @@ class Engine:
             stats.rate_limited += outcome.rate_limited
             stats.backoff_s += outcome.backoff_s
             stats.spend_usd += outcome.spend_usd or 0.0
-        self.hooks.on_outcome(job, outcome)
+        await self.hooks.on_outcome(job, outcome)
 
     async def _send(self, name: str, job: Job) -> Outcome | None:
         """Send one job, within the budget; None when the budget says stop."""
@@ -95,7 +96,8 @@ class Engine:
         price = hooks.price_for(job)
         reserved = 0.0
         if hooks.budget is not None:
-            reserved = worst_case_usd(job.body, price)
+            steps = MAX_TOOL_STEPS if job.tool_results is not None else 1
+            reserved = worst_case_usd(job.body, price) * steps
             if not hooks.budget.reserve(reserved):
                 self.stop_reason = self.stop_reason or "budget"
                 return None
@@ -103,18 +105,19 @@ class Engine:
         if stats is not None:
             stats.in_flight += 1
         try:
-            outcome = await send_chat(
-                self.endpoints[name],
-                self.limiters[name],
-                job.body,
-                estimate.total_tokens(job.body),
-                job.stream,
-            )
+            if job.kind == "transcription":
+                return await self._transcribe(name, job, price, reserved)
+            outcome = last = await self.request(name, job.body, price, job.stream)
+            body = job.body
+            for _ in range(MAX_TOOL_STEPS - 1):
+                if job.tool_results is None or not last.tool_calls or last.failure:
+                    break
+                body = follow_up(body, last, job.tool_results)
+                last = await self.request(name, body, price, job.stream)
+                outcome = merge(outcome, last)
         finally:
             if stats is not None:
                 stats.in_flight -= 1
-        if outcome.failure is None:
-            outcome.cost_usd = cost_usd(outcome.usage, price)
         if hooks.budget is not None:
             hooks.budget.settle(reserved, outcome.spend_usd)
         if outcome.failure is not None and outcome.failure.kind == "quota":
@@ -123,6 +126,39 @@ class Engine:
                 f"insufficient_quota on endpoint '{name}': check the account's plan "
                 "and billing, then resume the run",
             )
+        return outcome
+
+    async def _transcribe(
+        self, name: str, job: Job, price: Price | None, reserved: float
+    ) -> Outcome:
+        from pathlib import Path
+
+        from evals.engine.transcription import audio_seconds, send_transcription
+        from evals.pricing import audio_cost_usd
+
+        outcome = await send_transcription(self.endpoints[name], self.limiters[name], job.body)
+        outcome.audio_s = audio_seconds(Path(job.body["file"]))
+        if outcome.failure is None:
+            outcome.cost_usd = audio_cost_usd(outcome.audio_s, price)
+        if self.hooks.budget is not None:
+            self.hooks.budget.settle(reserved, outcome.spend_usd)
+        return outcome
+
+    async def embed(self, name: str, model: str, texts: list[str], dimensions: int | None):
+        """One embeddings request on endpoint `name`, paced and retried like any other."""
+        from evals.engine.embeddings import send_embeddings
+
+        return await send_embeddings(
+            self.endpoints[name], self.limiters[name], model, texts, dimensions
+        )
+
+    async def request(self, name: str, body: dict, price: Price | None, stream: bool) -> Outcome:
+        """One chat request (with retries) on endpoint `name`, priced."""
+        outcome = await send_chat(
+            self.endpoints[name], self.limiters[name], body, estimate.total_tokens(body), stream
+        )
+        if outcome.failure is None:
+            outcome.cost_usd = cost_usd(outcome.usage, price)
         return outcome
 
     async def _worker(self, name: str, jobs: Iterator[Job]) -> None:
@@ -135,7 +171,7 @@ class Engine:
             outcome = self._replay(job) or await self._send(name, job)
             if outcome is None:
                 return
-            self._finish(job, outcome)
+            await self._finish(job, outcome)
 
     async def run(self, plans: dict[str, list[Iterator[Job]]]) -> None:
         """Run every plan; `plans` maps endpoint name to the job streams of its models."""

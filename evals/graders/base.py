@@ -1,25 +1,46 @@
 """The grader contract and the behaviour every grader type shares.
 
 Shared here, so each type only writes its own check:
-- the common options (`extract`, `value`, `weight`, `name`) and their validation;
-- `extract`: grade one regex-captured piece of the output instead of all of it;
+- the common options (`field`, `extract`, `value`, `weight`, `name`) and their validation;
+- `field`: grade one value of the output parsed as JSON (`items[0].price`);
+- `extract`: grade one regex-captured piece of the output (after `field`) instead of all of it;
 - negation (`not-` prefix): invert pass/score, but never turn a grader error into a pass;
-- reason formatting: every reason starts with the grader's label, quoted output is truncated.
+- reason formatting: every reason starts with the grader's label, quoted output is truncated;
+- one sync path (`grade` -> `check`) and one async path (`agrade` -> `acheck`) sharing all of
+  the above, so model-graded types (judge, embeddings) only write `acheck`.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from evals.graders.fields import PathPart, field_text, get_field, load_json, parse_field_path
 from evals.records import GradeResult
 
 QUOTE_LIMIT = 80
 NO_EXPECTED = "no expected value: set `expect` on the case or `value` on the grader"
+
+
+@dataclass(frozen=True)
+class JudgeReply:
+    """What a judge model answered (text), or why it could not (error)."""
+
+    text: str | None
+    error: str | None = None
+
+
+Judge = Callable[[list[dict[str, Any]], dict[str, Any] | None], Awaitable[JudgeReply]]
+"""(messages, response_format) -> reply: a chat call to the runner's judge model,
+made through the engine (limits, retries, cache); its cost is booked as grader cost."""
+
+Embedder = Callable[[list[str]], Awaitable[list[list[float]]]]
+"""texts -> one vector each, from the runner's embeddings model, through the engine."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +50,12 @@ class GradeContext:
     expect: Any  # the case's `expect` value (any YAML value, may be None)
     vars: Mapping[str, Any]
     case_id: str
+    tool_calls: tuple[Mapping[str, Any], ...] = ()  # OpenAI-format calls the model made
+    expect_tool_calls: Any = None  # the case's `expect_tool_calls`: [{name, arguments}]
+    prompt_text: str = ""  # the last user message sent (the question, for rubrics)
+    judge: Judge | None = None  # None: no judge model configured
+    embed: Embedder | None = None  # None: no embeddings model configured
+    expect_tool_calls: Any = None  # the case's `expect_tool_calls`, for the tool_calls grader
 
 
 @runtime_checkable
@@ -39,13 +66,16 @@ class Grader(Protocol):
 
     def grade(self, output: str, ctx: GradeContext) -> GradeResult: ...
 
+    async def agrade(self, output: str, ctx: GradeContext) -> GradeResult: ...
+
 
 class GraderSpecError(ValueError):
     """Bad grader spec; message says what to fix. `key` names the offending key if any."""
 
-    def __init__(self, message: str, key: str | None = None) -> None:
+    def __init__(self, message: str, key: str | None = None, line: int | None = None) -> None:
         super().__init__(message)
-        self.key = key
+        self.key = key  # may be a nested path inside a group: "graders[1].tolerance"
+        self.line = line  # set when known better than the spec's own line (nested specs)
 
 
 class CommonOptions(BaseModel):
@@ -53,9 +83,10 @@ class CommonOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    field: str | None = None  # JSON path like `items[0].price`: grade that value of the output
     extract: str | None = None  # regex; first group (or whole match) is graded
     value: Any = None  # overrides the case's `expect` (only when given)
-    weight: float = Field(1.0, ge=0)  # stored for reports; combine() does not weight
+    weight: float = Field(1.0, ge=0)  # for `weighted`/`all` groups; combine() does not weight
     name: str | None = None  # label used in reasons instead of the type name
 
 
@@ -77,6 +108,20 @@ def as_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def scalar_list(expected: Any, what: str) -> list[str] | str:
+    """`expected` as a list of strings, or an error message when it has the wrong shape."""
+    items = expected if isinstance(expected, list) else [expected]
+    for item in items:
+        if isinstance(item, dict | list) or item is None:
+            return f"{what} must be a string or a list of strings, got {show(expected)}"
+    return [as_text(item) for item in items]
+
+
+def number(x: float) -> str:
+    """A score as people read it: 0.25, 0.2, 1, 0.333."""
+    return f"{x:.3f}".rstrip("0").rstrip(".") if x == x else "nan"
 
 
 def compile_regex(pattern: Any, key: str, flags: int = 0) -> re.Pattern[str]:
@@ -116,7 +161,8 @@ def error(reason: str) -> Outcome:
 
 
 class BaseGrader:
-    """Common machinery; subclasses set `base_type`, `Options` and implement `check`."""
+    """Common machinery; subclasses set `base_type`, `Options` and implement `check`
+    (or `acheck`, when grading needs to await a judge or an embeddings model)."""
 
     base_type: ClassVar[str]
     Options: ClassVar[type[CommonOptions]] = CommonOptions
@@ -130,11 +176,19 @@ class BaseGrader:
         self._extract = (
             compile_regex(options.extract, "extract") if options.extract is not None else None
         )
+        self._field: tuple[PathPart, ...] | None = None
+        if options.field is not None:
+            try:
+                self._field = parse_field_path(options.field)
+            except ValueError as exc:
+                raise GraderSpecError(f"`field`: {exc}", key="field") from None
 
     @property
     def label(self) -> str:
-        """What reasons start with: the user's `name`, else the type."""
-        return self.name or self.type_name
+        """What reasons start with: the user's `name`, else the type (and field, if any)."""
+        if self.name:
+            return self.name
+        return f"{self.type_name} at {self.options.field}" if self._field else self.type_name
 
     def expected(self, ctx: GradeContext) -> Any:
         """The grader's `value` if given, else the case's `expect`."""
@@ -143,26 +197,44 @@ class BaseGrader:
         return ctx.expect
 
     def check(self, text: str, ctx: GradeContext) -> Outcome:
-        """The type's own check of `text` (already extracted); no negation here."""
+        """The type's own check of `text` (already field-selected and extracted); no negation."""
         raise NotImplementedError
 
-    def grade(self, output: str, ctx: GradeContext) -> GradeResult:
+    async def acheck(self, text: str, ctx: GradeContext) -> Outcome:
+        """The async form of `check`; types that await a model override this instead."""
+        return self.check(text, ctx)
+
+    def _select(self, output: str) -> str | GradeResult:
+        """Apply `field`, then `extract`: the text to check, or the failure saying why not.
+
+        A miss is not inverted under negation: with nothing selected there is nothing to
+        assert on, so `not-contains` on a missing field fails rather than passes.
+        """
         text = output
+        if self._field is not None:
+            where = "field" if self.name is None else f"field {self.options.field}"
+            try:
+                text = field_text(get_field(load_json(output), self._field))
+            except json.JSONDecodeError as exc:
+                reason = f"output is not valid JSON, cannot read {where} ({exc}): {quote(output)}"
+                return GradeResult(False, 0.0, f"{self.label}: {reason}")
+            except LookupError as exc:
+                reason = f"{where} not found: {exc.args[0]}"
+                return GradeResult(False, 0.0, f"{self.label}: {reason}")
         if self._extract is not None:
-            match = self._extract.search(output)
+            match = self._extract.search(text)
             if match is None:
-                # Not inverted under negation: with nothing extracted there is nothing to assert on.
                 return GradeResult(
                     False,
                     0.0,
                     f"{self.label}: extract pattern /{self._extract.pattern}/ did not match "
-                    f"output {quote(output)}",
+                    f"{'field' if self._field else 'output'} {quote(text)}",
                 )
             text = (match.group(1) if self._extract.groups else match.group(0)) or ""
-        try:
-            outcome = self.check(text, ctx)
-        except Exception as exc:  # a grader bug must not kill the run; report it as an error
-            outcome = error(f"grader crashed: {type(exc).__name__}: {exc}")
+        return text
+
+    def _finish(self, outcome: Outcome) -> GradeResult:
+        """Label the outcome and apply negation (never to an error)."""
         if outcome.error:
             return GradeResult(False, 0.0, f"{self.label}: {outcome.reason}", error=True)
         score = outcome.score if outcome.score is not None else float(outcome.passed)
@@ -171,5 +243,37 @@ class BaseGrader:
             return GradeResult(not outcome.passed, 1.0 - score, reason)
         return GradeResult(outcome.passed, score, f"{self.label}: {outcome.reason}")
 
+    def grade(self, output: str, ctx: GradeContext) -> GradeResult:
+        text = self._select(output)
+        if isinstance(text, GradeResult):
+            return text
+        try:
+            outcome = self.check(text, ctx)
+        except Exception as exc:  # a grader bug must not kill the run; report it as an error
+            outcome = crashed(exc)
+        return self._finish(outcome)
+
+    async def agrade(self, output: str, ctx: GradeContext) -> GradeResult:
+        text = self._select(output)
+        if isinstance(text, GradeResult):
+            return text
+        try:
+            outcome = await self.acheck(text, ctx)
+        except Exception as exc:  # as in grade(): an error result, never a crash
+            outcome = crashed(exc)
+        return self._finish(outcome)
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.type_name}>"
+
+
+class AsyncOnlyGrader(BaseGrader):
+    """A type that must await a model: implements `acheck`; the sync path says so."""
+
+    def check(self, text: str, ctx: GradeContext) -> Outcome:
+        return error("needs async grading (agrade / grade_all_async): it awaits a model")
+
+
+def crashed(exc: BaseException) -> Outcome:
+    """The error outcome for a grader (or user function) that raised."""
+    return error(f"grader crashed: {type(exc).__name__}: {exc}")

@@ -7,6 +7,7 @@ with a message naming the key, not silently ignored during a paid run.
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -14,16 +15,38 @@ from typing import Any
 from pydantic import ValidationError
 
 from evals.graders.base import BaseGrader, GradeContext, Grader, GraderSpecError
-from evals.graders.json_graders import JsonGrader
+from evals.graders.composite import AllGrader, AnyGrader, WeightedGrader
+from evals.graders.custom import PythonGrader
+from evals.graders.edit_distance import LevenshteinGrader, WerGrader
+from evals.graders.json_graders import JsonGrader, JsonSchemaGrader
+from evals.graders.model_graded import ClosedQAGrader, LlmRubricGrader, SimilarGrader
 from evals.graders.numeric import NumericGrader
 from evals.graders.text import ContainsGrader, ExactGrader, RegexGrader
+from evals.graders.tool_calls import ToolCallsGrader
 from evals.records import GradeResult
 
 NEGATION_PREFIX = "not-"
 
 REGISTRY: dict[str, type[BaseGrader]] = {
     cls.base_type: cls
-    for cls in (ExactGrader, ContainsGrader, RegexGrader, NumericGrader, JsonGrader)
+    for cls in (
+        ExactGrader,
+        ContainsGrader,
+        RegexGrader,
+        NumericGrader,
+        JsonGrader,
+        JsonSchemaGrader,
+        ToolCallsGrader,
+        LevenshteinGrader,
+        WerGrader,
+        SimilarGrader,
+        LlmRubricGrader,
+        ClosedQAGrader,
+        PythonGrader,
+        AllGrader,
+        AnyGrader,
+        WeightedGrader,
+    )
 }
 KNOWN_TYPES: tuple[str, ...] = tuple(REGISTRY)
 
@@ -80,6 +103,10 @@ def _option_error(exc: ValidationError, type_name: str, cls: type[BaseGrader]) -
             key=key,
         )
     message = first["msg"].removeprefix("Value error, ")
+    if key is None:  # a rule about several options together
+        return GraderSpecError(f"grader {type_name!r}: {message}")
+    if first["type"] == "missing":
+        return GraderSpecError(f"grader {type_name!r} needs option {key!r}", key=key)
     return GraderSpecError(
         f"option {key!r} of grader {type_name!r}: {message} (got {first.get('input')!r})", key=key
     )
@@ -101,12 +128,37 @@ def build_grader(spec: Mapping[str, Any]) -> Grader:
     try:
         return cls(options, negated=negated)
     except GraderSpecError as exc:
-        raise GraderSpecError(f"grader {type_name!r}: {exc}", key=exc.key) from None
+        raise GraderSpecError(f"grader {type_name!r}: {exc}", key=exc.key, line=exc.line) from None
+
+
+def _crash_result(grader: Grader, exc: Exception) -> GradeResult:
+    label = getattr(grader, "name", None) or grader.type_name
+    return GradeResult(False, 0.0, f"{label}: grader crashed: {type(exc).__name__}: {exc}", True)
 
 
 def grade_all(graders: Sequence[Grader], output: str, ctx: GradeContext) -> list[GradeResult]:
-    """Each grader's result on one output, in order."""
-    return [grader.grade(output, ctx) for grader in graders]
+    """Each grader's result on one output, in order (sync: model-graded types give errors)."""
+    results = []
+    for grader in graders:
+        try:
+            results.append(grader.grade(output, ctx))
+        except Exception as exc:  # a foreign Grader that raises is an error result, not a crash
+            results.append(_crash_result(grader, exc))
+    return results
+
+
+async def grade_all_async(
+    graders: Sequence[Grader], output: str, ctx: GradeContext
+) -> list[GradeResult]:
+    """Each grader's result on one output, in order, graded concurrently (judge calls overlap)."""
+
+    async def one(grader: Grader) -> GradeResult:
+        try:
+            return await grader.agrade(output, ctx)
+        except Exception as exc:  # never a crash: the case gets a grader error, the run goes on
+            return _crash_result(grader, exc)
+
+    return list(await asyncio.gather(*(one(grader) for grader in graders)))
 
 
 def combine(results: Sequence[GradeResult]) -> GradeResult:

@@ -18,23 +18,14 @@ from evals.graders.base import (
     CommonOptions,
     GradeContext,
     Outcome,
-    as_text,
     compile_regex,
     error,
     fail,
     ok,
     quote,
+    scalar_list,
     show,
 )
-
-
-def _scalar_list(expected: Any, what: str) -> list[str] | str:
-    """`expected` as a list of strings, or an error message when it has the wrong shape."""
-    items = expected if isinstance(expected, list) else [expected]
-    for item in items:
-        if isinstance(item, dict | list) or item is None:
-            return f"{what} must be a string or a list of strings, got {show(expected)}"
-    return [as_text(item) for item in items]
 
 
 def _join(items: list[str]) -> str:
@@ -62,7 +53,7 @@ class ExactGrader(BaseGrader):
         expected = self.expected(ctx)
         if expected is None:
             return error(NO_EXPECTED)
-        wanted = _scalar_list(expected, "expected value")
+        wanted = scalar_list(expected, "expected value")
         if isinstance(wanted, str):
             return error(wanted)
         got = self._norm(text)
@@ -97,7 +88,7 @@ class ContainsGrader(BaseGrader):
         expected = self.expected(ctx)
         if expected is None:
             return error(NO_EXPECTED)
-        wanted = _scalar_list(expected, "expected substrings")
+        wanted = scalar_list(expected, "expected substrings")
         if isinstance(wanted, str):
             return error(wanted)
         if not wanted:

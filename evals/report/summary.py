@@ -8,7 +8,22 @@ from evals.stats import repeat_metrics, wilson_interval
 from evals.store import Store
 
 
-def _row(store: Store, run_id: str, group: Any) -> dict[str, Any]:
+def _retrieval_fields(store: Store, key: tuple[str, str, str, str], row: dict) -> dict:
+    """recall@k, MRR and the price per 1M tokens of an embeddings suite's row."""
+    means = store.grade_means(*key)
+    tokens, cost = row["prompt_tokens"], row["cost_usd"]
+    return {
+        "recall_at_k": {
+            name.split("@", 1)[1]: value
+            for name, value in means.items()
+            if name.startswith("recall@")
+        },
+        "mrr": means.get("mrr"),
+        "cost_per_1m_tokens": cost / tokens * 1e6 if cost is not None and tokens else None,
+    }
+
+
+def _row(store: Store, run_id: str, group: Any, kind: str = "chat") -> dict[str, Any]:
     samples = group["samples"]
     errors = group["errors"] or 0
     passed = group["passed"] or 0
@@ -44,7 +59,7 @@ def _row(store: Store, run_id: str, group: Any) -> dict[str, Any]:
         "completion_tokens": group["completion_tokens"],
         "reasoning_tokens": group["reasoning_tokens"],
         "cost_usd": cost,
-        "grader_cost_usd": 0.0,
+        "grader_cost_usd": None if group["grader_unpriced"] else (group["grader_cost_usd"] or 0.0),
         # added by the engine issue: new spend vs. what the results cost, replays, retries
         "spend_usd": None if group["unpriced"] else (group["spend_usd"] or 0.0),
         "cache_hits": group["cache_hits"] or 0,
@@ -53,9 +68,12 @@ def _row(store: Store, run_id: str, group: Any) -> dict[str, Any]:
         "ttft_p95_s": pct("ttft_s", 95),
         "tokens_per_s_p50": pct("tokens_per_s", 50),
         "repeats": group["repeats"],
+        "audio_seconds": group["audio_s"],
     }
     if group["repeats"] > 1:
         row.update(repeat_metrics(store.per_case_passes(*key), group["repeats"]))
+    if kind == "embeddings":
+        row.update(_retrieval_fields(store, key, row))
     return row
 
 
@@ -70,7 +88,10 @@ def build_summary(store: Store, run_id: str) -> dict[str, Any]:
         "started_at": run["started_at"],
         "finished_at": run["finished_at"],
         "complete": run["complete"],
-        "rows": [_row(store, run_id, group) for group in store.groups(run_id)],
+        "rows": [
+            _row(store, run_id, group, config.get("suite_kinds", {}).get(group["suite"], "chat"))
+            for group in store.groups(run_id)
+        ],
         "spend_usd": store.spent(run_id),
         "stopped_reason": run.get("stopped_reason"),
     }

@@ -9,20 +9,23 @@ The request log format is described in ``evals.sim.reqlog``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
 import time
 from typing import Any
 
-from evals.sim import payloads
-from evals.sim.behaviour import answer_chat, embedding, last_user_text, latency_s, text_tokens
+from evals.sim import media, payloads
+from evals.sim.behaviour import last_user_text, latency_s, message_text
+from evals.sim.chat import answer_chat
 from evals.sim.config import FaultConfig, ModelConfig, SimConfig
 from evals.sim.faults import STATUS_FAULTS, AttemptCounter, canonical_sha256, select_fault
+from evals.sim.multipart import MultipartError, parse
 from evals.sim.ratelimit import Limiter, retry_headers
 from evals.sim.reply import Reply, error_reply, json_reply
 from evals.sim.reqlog import RequestLog, new_record
-from evals.sim.validate import check_chat, check_embeddings
+from evals.sim.validate import check_chat
 
 HEALTH_BODY = b'{"status": "ok"}'
 
@@ -43,14 +46,16 @@ class App:
         if self.log is not None:
             self.log.close()
 
-    def handle(self, method: str, target: str, raw: bytes) -> Reply:
+    def handle(self, method: str, target: str, raw: bytes, content_type: str = "") -> Reply:
         """Route one HTTP request."""
         path = target.split("?", 1)[0]
         if method == "POST":
             if path == "/v1/chat/completions":
                 return self._post(path, raw, self._chat)
             if path == "/v1/embeddings":
-                return self._post(path, raw, self._embeddings)
+                return self._post(path, raw, functools.partial(media.embeddings, self))
+            if path == "/v1/audio/transcriptions":
+                return self._post_form(path, raw, content_type)
         reply = self._get(path) if method in ("GET", "HEAD") else None
         if reply is None:
             reply = error_reply(404, f"Invalid URL ({method} {path})")
@@ -70,23 +75,38 @@ class App:
             return Reply(body=HEALTH_BODY)
         return None
 
-    def _post(self, path: str, raw: bytes, handler: Any) -> Reply:
-        """Shared POST path: JSON parsing, model lookup, attempt counting, logging."""
+    def _post_form(self, path: str, raw: bytes, content_type: str) -> Reply:
+        """multipart/form-data POST: parse, then the shared path with the file bytes bound."""
+        try:
+            body, data = media.form_body(parse(raw, content_type))
+        except MultipartError as exc:
+            return self._post(path, raw, None, problem=str(exc))
+        return self._post(path, raw, functools.partial(media.transcribe, self, data=data), body)
+
+    def _post(
+        self, path: str, raw: bytes, handler: Any, body: Any = None, problem: str = ""
+    ) -> Reply:
+        """Shared POST path: body parsing, model lookup, attempt counting, logging.
+
+        ``body`` is given for form posts (already parsed); otherwise ``raw`` is JSON.
+        """
         log = self.log
         rec = new_record(path) if log is not None else None
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
+        if body is None and not problem:
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                body = None
+            if not isinstance(body, dict):
+                problem = (
+                    "We could not parse the JSON body of your request. (HINT: This likely means "
+                    "you aren't using your HTTP library correctly. The OpenAI API expects a JSON "
+                    "payload, but what was sent was not valid JSON.)"
+                )
+        if problem or not isinstance(body, dict):
             sha = hashlib.sha256(raw).hexdigest()
             attempt = self.attempts.next(sha) if log is not None else 0
-            reply = error_reply(
-                400,
-                "We could not parse the JSON body of your request. (HINT: This likely means "
-                "you aren't using your HTTP library correctly. The OpenAI API expects a JSON "
-                "payload, but what was sent was not valid JSON.)",
-            )
+            reply = error_reply(400, problem)
         else:
             name = body.get("model")
             model = self.models.get(name) if isinstance(name, str) else None
@@ -114,7 +134,7 @@ class App:
             log.write(rec)
         return reply
 
-    def _gate(
+    def gate(
         self, model: ModelConfig, sha: str, attempt: int
     ) -> tuple[Reply | None, FaultConfig | None]:
         """Quota and fault checks that come before any answer is computed."""
@@ -136,7 +156,7 @@ class App:
         headers = retry_headers(fault.retry_after_s) if status == 429 else []
         return error_reply(status, message, type_, None, code, headers), fault
 
-    def _limit(self, model: ModelConfig, tokens: int) -> tuple[list[tuple[str, str]], Reply | None]:
+    def limit(self, model: ModelConfig, tokens: int) -> tuple[list[tuple[str, str]], Reply | None]:
         """Rate-limit headers for a success, or a 429 reply when over rpm/tpm."""
         limiter = self.limiters.get(model.name)
         if limiter is None:
@@ -167,7 +187,8 @@ class App:
         stream = bool(body.get("stream"))
         if rec is not None:
             rec["stream"] = stream
-        gated, fault = self._gate(model, sha, attempt)
+            rec["images"] = sum(message_text(m)[1] for m in body["messages"])
+        gated, fault = self.gate(model, sha, attempt)
         if rec is not None and fault is not None:
             rec["fault"] = fault.kind
         if gated is not None:
@@ -175,12 +196,17 @@ class App:
         ans = answer_chat(model, body)
         headers: list[tuple[str, str]] = []
         if fault is None:
-            headers, limited = self._limit(model, ans.prompt_tokens + ans.completion_tokens)
+            headers, limited = self.limit(model, ans.prompt_tokens + ans.completion_tokens)
             if limited is not None:
                 return limited
         usage = ans.usage(model.usage_details)
         if rec is not None and fault is None:
-            rec.update(response_text=ans.text, usage=usage, correct=ans.correct)
+            rec.update(
+                response_text=None if ans.tool_calls else ans.text,
+                usage=usage,
+                correct=ans.correct,
+                tool_calls=ans.tool_calls,
+            )
         n = next(self._ids)
         cid = f"chatcmpl-sim{n:012x}"
         headers.append(("x-request-id", f"req_sim{n:012x}"))
@@ -207,41 +233,6 @@ class App:
             return reply
         body_bytes = payloads.completion(cid, created, model.name, ans, usage)
         reply = Reply(body=body_bytes, headers=headers, delay_s=delay)
-        if fault is not None and fault.kind == "malformed":
-            reply.body = payloads.MALFORMED_BODY
-        elif fault is not None:
-            reply.action = "cut"
-        return reply
-
-    def _embeddings(
-        self, model: ModelConfig, body: dict[str, Any], sha: str, attempt: int, rec: dict | None
-    ) -> Reply:
-        problem = check_embeddings(body)
-        if problem is not None:
-            return error_reply(*problem)
-        gated, fault = self._gate(model, sha, attempt)
-        if rec is not None and fault is not None:
-            rec["fault"] = fault.kind
-        if gated is not None:
-            return gated
-        items = body["input"]
-        if isinstance(items, str) or all(isinstance(t, int) for t in items):
-            items = [items]
-        tokens = sum(text_tokens(i) if isinstance(i, str) else len(i) for i in items)
-        headers: list[tuple[str, str]] = []
-        if fault is None:
-            headers, limited = self._limit(model, tokens)
-            if limited is not None:
-                return limited
-        dims = body.get("dimensions") or model.embedding_dimensions
-        vectors = [embedding(model, item, dims) for item in items]
-        out = payloads.embeddings(model.name, vectors, tokens, body.get("encoding_format"))
-        usage = {"prompt_tokens": tokens, "total_tokens": tokens}
-        if rec is not None and fault is None:
-            rec["usage"] = usage
-        reply = Reply(body=out, headers=headers)
-        if model.latency_ms or model.latency_jitter_ms:
-            reply.delay_s = latency_s(model, json.dumps(items)[:200])
         if fault is not None and fault.kind == "malformed":
             reply.body = payloads.MALFORMED_BODY
         elif fault is not None:

@@ -17,49 +17,46 @@ Whether a checkable prompt is answered correctly: ``u(model, seed, last user tex
 accuracy``, where ``u`` maps sha256 of those parts to [0, 1). It does not depend on arrival
 order, other parameters or earlier requests, so concurrent runs give identical answers.
 
-Format: if any message contains ``Answer:`` (case-insensitive) the reply is
+Format: if any message contains ``Answer:`` (case-insensitive) the reply to a checkable
+prompt (rules 1-2 and images) is
 ``"Let me work through this step by step.\\nAnswer: <answer>"``, else the bare answer.
 
-Token rules (documented contract; tests recompute them):
+Images in the last user message replace rules 1-3: the answer is their captions (see
+``evals.sim.vision``). Tools, structured output, the judge and tool results are dispatched in
+``evals.sim.chat`` before these rules.
 
-- ``text_tokens(s) = ceil(len(s) / 4)`` characters, 0 for empty text.
-- ``prompt_tokens = sum over messages of (4 + text_tokens(text of the message))``, where a
-  message's text is its string content, or its text parts joined with ``"\\n"``; each image
-  part adds 85.
-- ``reasoning_tokens = round(model.reasoning_tokens * factor(reasoning_effort))`` for
-  reasoning models (factor none 0, minimal 0.125, low 0.5, medium/default 1, high 2,
-  xhigh 4, max 8), else 0.
-- ``completion_tokens = text_tokens(visible answer) + reasoning_tokens`` (reasoning tokens
-  are inside completion_tokens, as OpenAI reports them).
-- ``cached_tokens = prompt_tokens // 2 if model.cache and prompt_tokens >= 8 else 0``.
-- Limit ``max_completion_tokens`` (or ``max_tokens``) L: reasoning tokens are spent first;
-  if they reach L the visible answer is empty; otherwise the visible answer is cut to
-  ``4 * (L - reasoning_tokens)`` characters when longer. Either way ``finish_reason`` becomes
-  ``"length"`` and ``correct`` becomes False. ``stop`` strings cut the answer before the
-  first occurrence (``finish_reason`` stays ``"stop"``).
+Token rules live in ``evals.sim.usage``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import math
 import re
-import struct
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 from evals.sim.config import ModelConfig
+from evals.sim.textutil import text_tokens, unit_hash
+from evals.sim.usage import (
+    EFFORT_FACTORS,
+    Answer,
+    last_user,
+    last_user_text,
+    message_text,
+    prompt_tokens,
+)
+from evals.sim.vision import describe, images_in
 
-EFFORT_FACTORS = {
-    "none": 0.0,
-    "minimal": 0.125,
-    "low": 0.5,
-    "medium": 1.0,
-    "high": 2.0,
-    "xhigh": 4.0,
-    "max": 8.0,
-}
+# re-exported: callers written before the split import these from here
+__all__ = [
+    "EFFORT_FACTORS",
+    "Answer",
+    "last_user_text",
+    "message_text",
+    "prompt_tokens",
+    "text_tokens",
+    "unit_hash",
+]
 
 CANNED = (
     "I am a simulated model, and this prompt has no answer I can check.",
@@ -81,53 +78,6 @@ _WORDS = (
     (re.compile(rf"\bproduct\s+of\s+({_NUM})\s+and\s+({_NUM})", re.I), "*", False),
     (re.compile(rf"\bdivide\s+({_NUM})\s+by\s+({_NUM})", re.I), "/", False),
 )
-
-
-def unit_hash(*parts: object) -> float:
-    """Map parts to a stable float in [0, 1): the simulator's only source of 'randomness'."""
-    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64
-
-
-def text_tokens(text: str) -> int:
-    """Token estimate for text: one token per 4 characters, rounded up."""
-    return (len(text) + 3) // 4
-
-
-def message_text(message: Any) -> tuple[str, int]:
-    """Text of one chat message and its number of image parts."""
-    if not isinstance(message, dict):
-        return "", 0
-    content = message.get("content")
-    if isinstance(content, str):
-        return content, 0
-    if not isinstance(content, list):
-        return "", 0
-    texts, images = [], 0
-    for part in content:
-        if isinstance(part, dict):
-            if isinstance(part.get("text"), str):
-                texts.append(part["text"])
-            elif part.get("type") in ("image_url", "input_image"):
-                images += 1
-    return "\n".join(texts), images
-
-
-def prompt_tokens(messages: list[Any]) -> int:
-    """Prompt token count: 4 per message plus its text tokens, 85 per image."""
-    total = 0
-    for m in messages:
-        text, images = message_text(m)
-        total += 4 + text_tokens(text) + 85 * images
-    return total
-
-
-def last_user_text(messages: list[Any]) -> str:
-    """Text of the last user message ('' when there is none)."""
-    for m in reversed(messages):
-        if isinstance(m, dict) and m.get("role") == "user":
-            return message_text(m)[0]
-    return ""
 
 
 def format_number(value: Fraction) -> str:
@@ -175,82 +125,49 @@ def solve(text: str) -> tuple[str, str, str] | None:
     return "arithmetic", format_number(value), format_number(value + delta)
 
 
-@dataclass(slots=True)
-class Answer:
-    """One completion as the simulator bills and logs it."""
+@dataclass(slots=True)  # not frozen: frozen __init__ is slower on the hot path
+class Solved:
+    """The plain answer to the last user message: task, right and wrong text, correctness."""
 
-    text: str
-    finish_reason: str
-    correct: bool | None
-    task: str
-    prompt_tokens: int
-    completion_tokens: int
-    reasoning_tokens: int
-    cached_tokens: int
+    task: str  # echo | arithmetic | vision | canned
+    right: str
+    wrong: str
+    correct: bool | None  # None: not checkable
+    key: str  # the text the accuracy hash was taken over
 
-    def usage(self, details: bool) -> dict[str, Any]:
-        """OpenAI usage object; ``details=False`` mimics providers that send only totals."""
-        usage: dict[str, Any] = {
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-            "total_tokens": self.prompt_tokens + self.completion_tokens,
-        }
-        if details:
-            usage["prompt_tokens_details"] = {
-                "cached_tokens": self.cached_tokens,
-                "audio_tokens": 0,
-            }
-            usage["completion_tokens_details"] = {
-                "reasoning_tokens": self.reasoning_tokens,
-                "audio_tokens": 0,
-                "accepted_prediction_tokens": 0,
-                "rejected_prediction_tokens": 0,
-            }
-        return usage
+    @property
+    def text(self) -> str:
+        return self.wrong if self.correct is False else self.right
 
 
-def answer_chat(model: ModelConfig, body: dict[str, Any]) -> Answer:
-    """Compute the answer and usage for a validated chat request body."""
-    messages = body["messages"]
-    user_text = last_user_text(messages)
-    solved = solve(user_text)
+def is_correct(model: ModelConfig, key: str) -> bool:
+    """The accuracy draw for one prompt: ``u(model, seed, key) < accuracy``."""
+    return unit_hash("correct", model.name, model.seed, key) < model.accuracy
+
+
+def solve_last(model: ModelConfig, messages: list[Any]) -> Solved:
+    """Answer the last user message by rules 1-3, or by its images when it has any."""
+    user = last_user(messages)
+    text, n_images = message_text(user)
+    if n_images:
+        right, wrong, checkable = describe(images_in(user))
+        key = text + "\x1f" + right
+        correct = is_correct(model, key) if checkable else None
+        return Solved("vision", right, wrong, correct, key)
+    solved = solve(text)
     if solved is None:
-        task, correct = "canned", None
-        text = CANNED[int(unit_hash("canned", model.name, model.seed, user_text) * len(CANNED))]
-    else:
-        task, right, wrong = solved
-        correct = unit_hash("correct", model.name, model.seed, user_text) < model.accuracy
-        text = right if correct else wrong
-        if any("answer:" in message_text(m)[0].lower() for m in messages):
-            text = ANSWER_PREFIX + text
-    stop = body.get("stop")
-    for s in [stop] if isinstance(stop, str) else stop if isinstance(stop, list) else []:
-        if isinstance(s, str) and s and s in text:
-            text = text[: text.index(s)]
-    reasoning = 0
-    if model.reasoning:
-        factor = EFFORT_FACTORS.get(body.get("reasoning_effort") or "medium", 1.0)
-        reasoning = round(model.reasoning_tokens * factor)
-    finish = "stop"
-    limit = body.get("max_completion_tokens") or body.get("max_tokens")
-    if isinstance(limit, int) and limit > 0:
-        if reasoning >= limit:
-            reasoning, text, finish = limit, "", "length"
-        elif text_tokens(text) > limit - reasoning:
-            text, finish = text[: 4 * (limit - reasoning)], "length"
-    if finish == "length" and correct:
-        correct = False
-    ptok = prompt_tokens(messages)
-    return Answer(
-        text=text,
-        finish_reason=finish,
-        correct=correct,
-        task=task,
-        prompt_tokens=ptok,
-        completion_tokens=text_tokens(text) + reasoning,
-        reasoning_tokens=reasoning,
-        cached_tokens=ptok // 2 if model.cache and ptok >= 8 else 0,
-    )
+        canned = CANNED[int(unit_hash("canned", model.name, model.seed, text) * len(CANNED))]
+        return Solved("canned", canned, canned, None, text)
+    task, right, wrong = solved
+    return Solved(task, right, wrong, is_correct(model, text), text)
+
+
+def plain_text(solved: Solved, messages: list[Any]) -> str:
+    """The visible text for a plain answer, with the ``Answer:`` format when asked for."""
+    text = solved.text
+    if solved.task != "canned" and any("answer:" in message_text(m)[0].lower() for m in messages):
+        text = ANSWER_PREFIX + text
+    return text
 
 
 def latency_s(model: ModelConfig, key: str) -> float:
@@ -259,11 +176,3 @@ def latency_s(model: ModelConfig, key: str) -> float:
         return 0.0
     offset = model.latency_jitter_ms * (2 * unit_hash("latency", model.name, key) - 1)
     return max(0.0, model.latency_ms + offset) / 1000.0
-
-
-def embedding(model: ModelConfig, item: object, dims: int) -> list[float]:
-    """Deterministic unit vector for one embeddings input (a string or a token list)."""
-    raw = hashlib.shake_256(f"{model.name}\x1f{model.seed}\x1f{item!r}".encode()).digest(2 * dims)
-    values = [v - 32767.5 for v in struct.unpack(f"<{dims}H", raw)]
-    norm = math.sqrt(sum(v * v for v in values)) or 1.0
-    return [v / norm for v in values]

@@ -17,7 +17,10 @@ typo never silently changes a simulation)::
         tpm: null                # tokens per minute (prompt + completion tokens)
         insufficient_quota: false  # every request 429 insufficient_quota
         tokens_per_s: null       # output pace (streaming and non-streaming)
-        embedding_dimensions: 256  # default vector size for /v1/embeddings
+        embedding_dimensions: 256  # native vector size for /v1/embeddings (`dimensions` <= it)
+        embedding_noise: 0.0     # 0..1: share of a per-text random vector mixed into embeddings
+        kind: chat               # chat | transcription (/v1/audio/transcriptions only)
+        judge_garbage: false     # as a judge (score+reason schema), answer non-JSON text
         faults:                  # see evals.sim.faults
           - {kind: "500", rate: 0.3, times: 1, retry_after_s: 1, stall_s: 3600}
 
@@ -83,6 +86,9 @@ class ModelConfig:
     insufficient_quota: bool = False
     tokens_per_s: float | None = None
     embedding_dimensions: int = 256
+    embedding_noise: float = 0.0
+    kind: str = "chat"
+    judge_garbage: bool = False
     faults: tuple[FaultConfig, ...] = ()
 
 
@@ -105,7 +111,14 @@ BUILTIN_MODELS: dict[str, dict[str, Any]] = {
     "sim-nodetails": {"accuracy": 0.8, "usage_details": False},
     "sim-slow": {"accuracy": 0.8, "latency_ms": 200, "latency_jitter_ms": 100, "tokens_per_s": 50},
     "sim-broke": {"accuracy": 1.0, "insufficient_quota": True},
+    "sim-judge-garbage": {"accuracy": 1.0, "judge_garbage": True},
+    # like text-embedding-3-small / -large: native 1536 / 3072 dims, the large one less noisy
+    "sim-embed-small": {"embedding_dimensions": 1536, "embedding_noise": 0.3},
+    "sim-embed-large": {"embedding_dimensions": 3072, "embedding_noise": 0.1},
+    "sim-transcribe": {"kind": "transcription", "accuracy": 0.9},
+    "sim-transcribe-perfect": {"kind": "transcription", "accuracy": 1.0},
 }
+MODEL_KINDS = ("chat", "transcription")
 
 
 def _type_ok(value: Any, hint: Any) -> bool:
@@ -207,8 +220,12 @@ def _check_ranges(obj: Any, path: tuple[str | int, ...], fail: Fail) -> None:
             fail(f"{where}: retry_after_s and stall_s must be >= 0", path)
         return
     assert isinstance(obj, ModelConfig)
-    if not 0.0 <= obj.accuracy <= 1.0:
-        fail(f"{where}.accuracy: must be within 0..1, got {obj.accuracy}", (*path, "accuracy"))
+    for name in ("accuracy", "embedding_noise"):
+        value = getattr(obj, name)
+        if not 0.0 <= value <= 1.0:
+            fail(f"{where}.{name}: must be within 0..1, got {value}", (*path, name))
+    if obj.kind not in MODEL_KINDS:
+        fail(f"{where}.kind: {obj.kind!r} is not one of {', '.join(MODEL_KINDS)}", (*path, "kind"))
     for name in ("latency_ms", "latency_jitter_ms", "reasoning_tokens"):
         if getattr(obj, name) < 0:
             fail(f"{where}.{name}: must be >= 0", (*path, name))

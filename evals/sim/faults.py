@@ -21,8 +21,8 @@ import hashlib
 import json
 from typing import Any
 
-from evals.sim.behaviour import unit_hash
 from evals.sim.config import FaultConfig, ModelConfig
+from evals.sim.textutil import unit_hash
 
 STATUS_FAULTS: dict[str, tuple[int, str, str, str | None]] = {
     # kind: (status, message, type, code)

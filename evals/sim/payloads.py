@@ -1,4 +1,9 @@
-"""Response bodies in OpenAI's wire format: chat completions, SSE chunks, embeddings, models."""
+"""Response bodies in OpenAI's wire format: chat completions, SSE chunks, embeddings, models.
+
+Streamed tool calls follow OpenAI's shape: a role frame with ``content: null``, then per call
+one frame with ``index``, ``id``, ``type`` and the function name (empty arguments), then the
+arguments in two frames (first half, second half), then the ``tool_calls`` finish frame.
+"""
 
 from __future__ import annotations
 
@@ -25,12 +30,7 @@ def completion(cid: str, created: int, model: str, ans: Answer, usage: dict[str,
         "choices": [
             {
                 "index": 0,
-                "message": {
-                    "role": "assistant",
-                    "content": ans.text,
-                    "refusal": None,
-                    "annotations": [],
-                },
+                "message": message(ans),
                 "logprobs": None,
                 "finish_reason": ans.finish_reason,
             }
@@ -40,6 +40,38 @@ def completion(cid: str, created: int, model: str, ans: Answer, usage: dict[str,
         "system_fingerprint": "fp_sim",
     }
     return json.dumps(payload).encode()
+
+
+def message(ans: Answer) -> dict[str, Any]:
+    """The assistant message: text content, or ``tool_calls`` with ``content: null``."""
+    msg: dict[str, Any] = {
+        "role": "assistant",
+        "content": None if ans.tool_calls else ans.text,
+        "refusal": None,
+        "annotations": [],
+    }
+    if ans.tool_calls:
+        msg["tool_calls"] = ans.tool_calls
+    return msg
+
+
+def tool_call_deltas(calls: list[dict[str, Any]]) -> list[str]:
+    """Delta JSON per tool call: id, type and name first, then the arguments in two halves."""
+    out = []
+    for i, call in enumerate(calls):
+        fn = call["function"]
+        head = {
+            "index": i,
+            "id": call["id"],
+            "type": "function",
+            "function": {"name": fn["name"], "arguments": ""},
+        }
+        out.append(json.dumps({"tool_calls": [head]}))
+        args = fn["arguments"]
+        half = len(args) // 2
+        for piece in (args[:half], args[half:]):
+            out.append(json.dumps({"tool_calls": [{"index": i, "function": {"arguments": piece}}]}))
+    return out
 
 
 def stream_events(
@@ -65,11 +97,15 @@ def stream_events(
         return f'data: {head}, "choices": [{choice}]{tail}'.encode()
 
     text = ans.text
-    events = [frame('{"role": "assistant", "content": "", "refusal": null}')]
-    events.extend(
-        frame('{"content": ' + json.dumps(text[i : i + CHUNK_CHARS]) + "}")
-        for i in range(0, len(text), CHUNK_CHARS)
-    )
+    if ans.tool_calls:
+        events = [frame('{"role": "assistant", "content": null, "refusal": null}')]
+        events.extend(frame(delta) for delta in tool_call_deltas(ans.tool_calls))
+    else:
+        events = [frame('{"role": "assistant", "content": "", "refusal": null}')]
+        events.extend(
+            frame('{"content": ' + json.dumps(text[i : i + CHUNK_CHARS]) + "}")
+            for i in range(0, len(text), CHUNK_CHARS)
+        )
     events.append(frame("{}", json.dumps(ans.finish_reason)))
     if include_usage:
         events.append(f'data: {head}, "choices": [], "usage": {json.dumps(usage)}}}\n\n'.encode())

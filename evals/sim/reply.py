@@ -8,6 +8,14 @@ from typing import Any
 
 from evals.sim.faults import error_body
 
+# A request problem as OpenAI reports it: (status, message, type, param, code).
+Problem = tuple[int, str, str, str | None, str | None]
+
+
+def bad(message: str, param: str | None, code: str | None = None) -> Problem:
+    """A 400 invalid_request_error."""
+    return 400, message, "invalid_request_error", param, code
+
 
 @dataclass(slots=True)
 class Reply:

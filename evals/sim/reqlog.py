@@ -9,10 +9,19 @@
      "fault": null,                 # fault kind injected, or null
      "stream": false,
      "request": {...},              # the parsed JSON body (null when unparsable / GET)
-     "response_text": "19",         # answer content; null for errors, faults, embeddings
-     "usage": {...},                # usage object sent; null when none was sent
-     "correct": true}               # checkable prompt answered right (False when cut by
-                                    # max tokens); null for canned answers, errors, faults
+     "response_text": "19",         # answer content (a transcription: the text heard); null
+                                    # for errors, faults, embeddings and tool-call answers
+     "usage": {...},                # usage object sent; null when none was sent (for a
+                                    # transcription: the duration billed, whatever the format)
+     "correct": true,               # checkable prompt answered right (False when cut by
+                                    # max tokens; tool calls: no argument corrupted;
+                                    # transcription: no word altered); null for canned
+                                    # answers, judge verdicts, tool results, errors, faults
+     "tool_calls": [...],           # the tool_calls sent (chat), else null
+     "images": 0}                   # image parts in the chat request's messages, else null
+
+For ``/v1/audio/transcriptions`` (multipart) ``request`` holds the form fields with the file
+replaced by ``{"filename", "content_type", "bytes", "sha256"}``; ``body_sha256`` hashes that.
 
 Tests use it to compute expected figures independently of the client. While logging, the
 server keeps one attempt counter per distinct body, so memory grows with distinct bodies.
@@ -54,4 +63,6 @@ def new_record(path: str, status: int | None = None) -> dict[str, Any]:
         "response_text": None,
         "usage": None,
         "correct": None,
+        "tool_calls": None,
+        "images": None,
     }

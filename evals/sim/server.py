@@ -172,7 +172,7 @@ class Sim:
                         writer.write(b"HTTP/1.1 413 Payload Too Large\r\ncontent-length: 0\r\n\r\n")
                         return
                     body = await reader.readexactly(length) if length else b""
-                reply = handle(method, target, body)
+                reply = handle(method, target, body, headers.get("content-type", ""))
                 if not await _send(writer, reply, keep_alive, method == "HEAD") or not keep_alive:
                     return
         except (ConnectionError, asyncio.IncompleteReadError, ValueError):

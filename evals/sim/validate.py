@@ -9,17 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from evals.sim.behaviour import EFFORT_FACTORS
 from evals.sim.config import ModelConfig
+from evals.sim.reply import Problem
+from evals.sim.reply import bad as _bad
+from evals.sim.structured import check_response_format
+from evals.sim.tools import check_tools
+from evals.sim.usage import EFFORT_FACTORS
 
 ROLES = ("system", "assistant", "user", "function", "tool", "developer")
-
-# (status, message, type, param, code)
-Problem = tuple[int, str, str, str | None, str | None]
-
-
-def _bad(message: str, param: str | None, code: str | None) -> Problem:
-    return 400, message, "invalid_request_error", param, code
 
 
 def _is_int(value: Any) -> bool:
@@ -32,6 +29,13 @@ def _is_num(value: Any) -> bool:
 
 def check_chat(model: ModelConfig, body: dict[str, Any]) -> Problem | None:
     """The first problem with a chat completion request, or None when it is acceptable."""
+    if model.kind != "chat":
+        return _bad(
+            f"The model `{model.name}` is a {model.kind} model and does not support "
+            "chat completions.",
+            "model",
+            "unsupported_model",
+        )
     messages = body.get("messages")
     if messages is None:
         return _bad(
@@ -43,8 +47,11 @@ def check_chat(model: ModelConfig, body: dict[str, Any]) -> Problem | None:
             "messages",
             "empty_array",
         )
+    toolish = False
     for i, m in enumerate(messages):
         role = m.get("role") if isinstance(m, dict) else None
+        if role == "tool" or (role == "assistant" and m.get("tool_calls")):
+            toolish = True
         if role not in ROLES:
             allowed = ", ".join(f"'{r}'" for r in ROLES[:-1]) + f", and '{ROLES[-1]}'"
             return _bad(
@@ -52,6 +59,14 @@ def check_chat(model: ModelConfig, body: dict[str, Any]) -> Problem | None:
                 f"messages[{i}].role",
                 "invalid_value",
             )
+    if toolish or "tools" in body or "tool_choice" in body or "parallel_tool_calls" in body:
+        problem = check_tools(body)
+        if problem is not None:
+            return problem
+    if body.get("response_format") is not None:
+        problem = check_response_format(body)
+        if problem is not None:
+            return problem
     for key in ("max_tokens", "max_completion_tokens"):
         value = body.get(key)
         if value is not None and (not _is_int(value) or value < 1):
@@ -110,8 +125,14 @@ def check_chat(model: ModelConfig, body: dict[str, Any]) -> Problem | None:
     return None
 
 
-def check_embeddings(body: dict[str, Any]) -> Problem | None:
+def check_embeddings(model: ModelConfig, body: dict[str, Any]) -> Problem | None:
     """The first problem with an embeddings request, or None."""
+    if model.kind != "chat":
+        return _bad(
+            f"The model `{model.name}` is a {model.kind} model and does not support embeddings.",
+            "model",
+            "unsupported_model",
+        )
     items = body.get("input")
     if items is None:
         return _bad("Missing required parameter: 'input'.", "input", "missing_required_parameter")
@@ -133,6 +154,13 @@ def check_embeddings(body: dict[str, Any]) -> Problem | None:
     if dims is not None and (not _is_int(dims) or dims < 1):
         return _bad(
             f"Invalid 'dimensions': expected an integer >= 1, got {dims!r}.",
+            "dimensions",
+            "invalid_value",
+        )
+    if dims is not None and dims > model.embedding_dimensions:
+        return _bad(
+            f"Invalid 'dimensions': this model supports at most {model.embedding_dimensions}, "
+            f"got {dims}.",
             "dimensions",
             "invalid_value",
         )

@@ -1,0 +1,69 @@
+"""Multi-step tool use: answer the model's calls with canned results and go on.
+
+A case's `tool_results` (keyed by function name) stand in for real tools. The
+results are appended in the order of the model's tool_call ids, as the API
+expects, until the model answers in text or the step limit is reached.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from evals.engine.outcome import Outcome
+from evals.records import Usage
+
+MAX_TOOL_STEPS = 5
+
+
+def _result_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def follow_up(body: dict[str, Any], outcome: Outcome, results: dict[str, Any]) -> dict[str, Any]:
+    """The next request: the conversation so far, the model's calls, then their results."""
+    calls = outcome.tool_calls or []
+    messages = [
+        *body["messages"],
+        {"role": "assistant", "content": outcome.output, "tool_calls": calls},
+    ]
+    for call in calls:
+        name = call.get("function", {}).get("name", "")
+        content = (
+            _result_text(results[name])
+            if name in results
+            else json.dumps({"error": f"no canned result for function {name!r}"})
+        )
+        messages.append({"role": "tool", "tool_call_id": call.get("id"), "content": content})
+    return {**body, "messages": messages}
+
+
+def _add(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else a + b
+
+
+def _sum_usage(a: Usage, b: Usage) -> Usage:
+    return Usage(
+        _add(a.prompt_tokens, b.prompt_tokens),
+        _add(a.cached_tokens, b.cached_tokens),
+        _add(a.completion_tokens, b.completion_tokens),
+        _add(a.reasoning_tokens, b.reasoning_tokens),
+    )
+
+
+def merge(done: Outcome, step: Outcome) -> Outcome:
+    """One outcome for the whole conversation: the last answer, every call, summed costs."""
+    cost = None if done.cost_usd is None or step.cost_usd is None else done.cost_usd + step.cost_usd
+    return Outcome(
+        output=step.output,
+        tool_calls=[*(done.tool_calls or []), *(step.tool_calls or [])] or None,
+        finish_reason=step.finish_reason,
+        usage=_sum_usage(done.usage, step.usage) if step.failure is None else done.usage,
+        latency_s=(done.latency_s or 0.0) + (step.latency_s or 0.0),
+        attempts=done.attempts + step.attempts,
+        failure=step.failure,
+        backoff_s=done.backoff_s + step.backoff_s,
+        ttft_s=done.ttft_s,
+        rate_limited=done.rate_limited + step.rate_limited,
+        cost_usd=cost,
+    )
