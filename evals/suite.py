@@ -276,7 +276,14 @@ def check_cases(suite: Suite) -> int:
                     case.line,
                 )
         case_graders(case)
-        if not suite.graders and not case.grader_specs:
+        if suite.kind == "embeddings":
+            if case.expect is None or case.expect == []:
+                raise InputError(
+                    f"query '{case.id}' has no relevant ids: set `expect` to a list of corpus ids",
+                    case.path,
+                    case.line,
+                )
+        elif not suite.graders and not case.grader_specs:
             raise InputError(
                 f"case '{case.id}' has no grader: add `graders:` to the suite or the case",
                 case.path,

@@ -102,7 +102,7 @@ def test_llm_rubric_pass_reason_and_request() -> None:
     user = messages[1]["content"]
     assert "<question>\nWhat is the capital of France?\n</question>" in user
     assert "<answer>\nIt is Paris {{ secret }}.\n</answer>" in user  # data, not template
-    assert "<reference_answer>\nParis\n</reference_answer>" in user
+    assert "<expected>\nParis\n</expected>" in user
     assert "<rubric>\nNames the capital of France.\n</rubric>" in user
 
 
@@ -118,7 +118,7 @@ def test_llm_rubric_from_value_or_expect_without_duplicate_reference() -> None:
     assert agrade({"type": "llm_rubric"}, "a", expect="Is polite.", judge=judge).passed
     user = judge.calls[0][0][1]["content"]
     assert "<rubric>\nIs polite.\n</rubric>" in user
-    assert "reference_answer" not in user
+    assert "<expected>" not in user
     judge = FakeJudge("PASS")
     agrade({"type": "llm_rubric", "value": ["is short", "is polite"]}, "a", judge=judge)
     assert "<rubric>\n- is short\n- is polite\n</rubric>" in judge.calls[0][0][1]["content"]
@@ -204,7 +204,7 @@ def test_closedqa_uses_ready_rubric_and_reference() -> None:
     )
     assert result == GradeResult(True, 1.0, "closedqa: judge: 1 ≥ 0.5: same capital")
     user = judge.calls[0][0][1]["content"]
-    assert CLOSEDQA_RUBRIC in user and "<reference_answer>\nParis\n</reference_answer>" in user
+    assert CLOSEDQA_RUBRIC in user and "<expected>\nParis\n</expected>" in user
 
 
 def test_closedqa_fail_and_needs_expect() -> None:

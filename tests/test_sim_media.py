@@ -22,6 +22,7 @@ import openai
 import pytest
 from openai import OpenAI
 
+from evals.sim.config import ConfigError, load_config
 from evals.sim.server import SimHandle, start_in_thread
 
 MEDIA = Path(__file__).resolve().parent.parent / "suites" / "data" / "media"
@@ -37,6 +38,7 @@ models:
   asr-perfect: {kind: transcription, accuracy: 1.0}
   asr-90: {kind: transcription, accuracy: 0.9}
   asr-deaf: {kind: transcription, accuracy: 0.0}
+  asr-flaky: {kind: transcription, accuracy: 1.0, faults: [{kind: "500", times: 1}]}
   emb: {embedding_dimensions: 512}
   emb-noisy: {embedding_dimensions: 512, embedding_noise: 0.8}
 """
@@ -237,6 +239,18 @@ def post_form(sim: SimHandle, fields: dict[str, str], file: bytes | None) -> tup
     return out
 
 
+def test_transcription_retry_is_the_same_body(sim: SimHandle, paths: dict[str, Path]) -> None:
+    wav = (MEDIA / "room42.wav").read_bytes()
+    assert post_form(sim, {"model": "asr-flaky"}, wav)[0] == 500
+    status, body = post_form(sim, {"model": "asr-flaky"}, wav)
+    assert status == 200 and body["text"] == TRANSCRIPTS["room42.wav"]
+    mine = [x for x in log_lines(paths) if x["model"] == "asr-flaky"]
+    assert [(x["attempt"], x["fault"], x["status"]) for x in mine] == [
+        (1, "500", 500),
+        (2, None, 200),
+    ]
+
+
 def test_transcription_errors(sim: SimHandle, client: OpenAI) -> None:
     wav = (MEDIA / "fox.wav").read_bytes()
     status, body = post_form(sim, {"model": "asr-perfect"}, wav)
@@ -328,3 +342,28 @@ def test_embedding_truncation(client: OpenAI) -> None:
     assert all(math.isclose(x, y, abs_tol=1e-6) for x, y in zip(decoded, cut, strict=True))
     with pytest.raises(openai.BadRequestError, match="at most 512"):
         client.embeddings.create(model="emb", input="x", dimensions=1024)
+
+
+# ---------------------------------------------------------------- config and built-ins
+
+
+def test_builtin_media_models() -> None:
+    with start_in_thread() as builtin:
+        client = OpenAI(base_url=builtin.base_url, api_key="x", max_retries=0, timeout=5)
+        text = transcribe(client, "sim-transcribe-perfect", "fox.wav").text
+        assert text == TRANSCRIPTS["fox.wav"]
+        large = client.embeddings.create(model="sim-embed-large", input="hi", dimensions=256)
+        assert len(large.data[0].embedding) == 256
+
+
+def test_new_config_keys_are_checked(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("models:\n  m1:\n    kind: speech\n")
+    with pytest.raises(ConfigError, match=r"bad.yaml:3: models.m1.kind: 'speech' is not one of"):
+        load_config(bad)
+    bad.write_text("models:\n  m1: {embedding_noise: 1.5}\n")
+    with pytest.raises(ConfigError, match="embedding_noise: must be within 0..1"):
+        load_config(bad)
+    bad.write_text("models:\n  m1: {judge_garbage: 1}\n")
+    with pytest.raises(ConfigError, match="judge_garbage: expected bool"):
+        load_config(bad)

@@ -39,6 +39,7 @@ def print_summary(summary: dict[str, Any], file: TextIO) -> None:
         "compl tok",
         "reason",
         "cost",
+        "grader $",
     ):
         numeric = header not in ("suite", "prompt", "model")
         table.add_column(header, justify="right" if numeric else "left")
@@ -59,6 +60,7 @@ def print_summary(summary: dict[str, Any], file: TextIO) -> None:
             _num(row["completion_tokens"], ","),
             _num(row["reasoning_tokens"], ","),
             _cost(row["cost_usd"]),
+            _cost(row["grader_cost_usd"]) if row["grader_cost_usd"] else "—",
         )
     console = Console(file=file, width=200 if not file.isatty() else None)
     console.print(table)

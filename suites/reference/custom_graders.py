@@ -14,7 +14,11 @@ def is_even_answer(output: str, ctx: Any) -> dict[str, Any]:
     if not digits:
         return {"pass": False, "score": 0.0, "reason": "no number in the answer"}
     even = int(digits) % 2 == 0
-    return {"pass": even, "score": 1.0 if even else 0.0, "reason": f"{digits} is {'even' if even else 'odd'}"}
+    return {
+        "pass": even,
+        "score": 1.0 if even else 0.0,
+        "reason": f"{digits} is {'even' if even else 'odd'}",
+    }
 
 
 def short_enough(output: str, ctx: Any) -> float:

@@ -1,4 +1,4 @@
-"""Regenerate the media fixtures in this folder (run: ``python suites/data/media/make_fixtures.py``).
+"""Regenerate the media fixtures in this folder: ``python suites/data/media/make_fixtures.py``.
 
 The simulator (``evals sim``) cannot recognise speech or pixels, so each fixture carries its
 ground truth inside the file, where a real API would ignore it:
