@@ -336,3 +336,48 @@ def test_a_garbage_judge_is_a_grader_error_and_the_run_goes_on(tmp_path: Path) -
     for stored in stored_results(tmp_path):
         assert stored["error_class"] == "grader" and "no verdict" in stored["error"]
     assert len(chat_log(tmp_path / "sim.jsonl")) >= 2
+
+
+def test_a_grader_that_raises_is_an_error_and_the_run_goes_on(tmp_path: Path) -> None:
+    write(
+        tmp_path / "mygraders.py", "def boom(output, ctx):\n    raise KeyError('no such thing')\n"
+    )
+    suite = write(
+        tmp_path / "s.yaml",
+        'name: boom\nprompt: "Repeat: {{ x }}"\n'
+        "cases: [{vars: {x: a}, expect: a}, {vars: {x: b}, expect: b}]\n"
+        'graders: [{type: exact}, {type: python, value: "mygraders:boom"}]\n',
+    )
+    with start_in_thread() as sim:
+        runner = write(
+            tmp_path / "r.yaml",
+            f'endpoints:\n  sim: {{base_url: "{sim.base_url}"}}\n'
+            "models:\n  - {id: sim-perfect, endpoint: sim}\n",
+        )
+        result = evals_cli(tmp_path, "run", str(suite), "-r", str(runner))
+    assert result.returncode == 0, result.stderr
+    stored = stored_results(tmp_path)
+    assert len(stored) == 2
+    for row in stored:
+        assert row["error_class"] == "grader" and "KeyError" in row["error"]
+        assert row["output"] is not None  # the answer is kept
+
+
+def test_report_shows_grader_cost_in_the_browser(run) -> None:
+    from selenium.webdriver.common.by import By
+
+    from tests.browser import chromium
+
+    tmp, rows, _, _, _ = run
+    [html] = list((tmp / "reports").glob("*/index.html"))
+    with chromium() as driver:
+        driver.get(html.as_uri())
+        for tr in driver.find_elements(By.CSS_SELECTOR, "#comparison tbody tr"):
+            key = (
+                tr.get_attribute("data-suite"),
+                tr.get_attribute("data-prompt"),
+                tr.get_attribute("data-model"),
+            )
+            cell = tr.find_element(By.CSS_SELECTOR, "td.grader-cost").text
+            if rows[key]["grader_cost_usd"]:
+                assert cell.startswith("$") and cell != "$0.00", (key, cell)
