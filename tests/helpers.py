@@ -49,3 +49,11 @@ def stored_results(evals_home_parent: Path) -> list[sqlite3.Row]:
         return db.execute("SELECT * FROM results ORDER BY id").fetchall()
     finally:
         db.close()
+
+
+QUICKSTART = REPO / "suites" / "quickstart.yaml"
+
+
+def run_quickstart(cwd: Path, runner: Path, *args: str, **kwargs: Any):
+    """`evals run suites/quickstart.yaml -r RUNNER ARGS` in `cwd`."""
+    return evals_cli(cwd, "run", str(QUICKSTART), "-r", str(runner), *args, **kwargs)

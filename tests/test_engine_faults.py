@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from evals.sim.server import start_in_thread
-from tests.helpers import REPO, chat_log, evals_cli, stored_results, write
+from tests.helpers import chat_log, run_quickstart, stored_results, write
 
 FAULTY = {
     "m-500": '{kind: "500", rate: 0.5, times: 1}',
@@ -47,12 +47,9 @@ def test_every_fault_kind_is_survived(tmp_path: Path) -> None:
     config = write(tmp_path / "sim.yaml", _sim_config(FAULTY))
     with start_in_thread(config_path=str(config), log_path=str(tmp_path / "sim.jsonl")) as sim:
         runner = write(tmp_path / "r.yaml", _runner(sim.base_url, list(FAULTY)))
-        result = evals_cli(
+        result = run_quickstart(
             tmp_path,
-            "run",
-            str(REPO / "suites/quickstart.yaml"),
-            "-r",
-            str(runner),
+            runner,
             "--prompt",
             "terse",
             "--summary-json",
@@ -82,12 +79,9 @@ def test_final_failures_are_recorded_not_scored(tmp_path: Path) -> None:
     config = write(tmp_path / "sim.yaml", _sim_config(always))
     with start_in_thread(config_path=str(config), log_path=str(tmp_path / "sim.jsonl")) as sim:
         runner = write(tmp_path / "r.yaml", _runner(sim.base_url, ["m-down"], attempts=3))
-        result = evals_cli(
+        result = run_quickstart(
             tmp_path,
-            "run",
-            str(REPO / "suites/quickstart.yaml"),
-            "-r",
-            str(runner),
+            runner,
             "--prompt",
             "terse",
             "--limit",
@@ -108,12 +102,9 @@ def test_final_failures_are_recorded_not_scored(tmp_path: Path) -> None:
 def test_client_errors_are_not_retried(tmp_path: Path) -> None:
     with start_in_thread(log_path=str(tmp_path / "sim.jsonl")) as sim:
         runner = write(tmp_path / "r.yaml", _runner(sim.base_url, ["no-such-model"]))
-        result = evals_cli(
+        result = run_quickstart(
             tmp_path,
-            "run",
-            str(REPO / "suites/quickstart.yaml"),
-            "-r",
-            str(runner),
+            runner,
             "--prompt",
             "terse",
             "--limit",
@@ -140,12 +131,9 @@ def test_insufficient_quota_stops_the_endpoint(tmp_path: Path) -> None:
             "models:\n  - {id: broke, endpoint: a}\n  - {id: ok, endpoint: b}\n"
         )
         runner = write(tmp_path / "r.yaml", profile)
-        result = evals_cli(
+        result = run_quickstart(
             tmp_path,
-            "run",
-            str(REPO / "suites/quickstart.yaml"),
-            "-r",
-            str(runner),
+            runner,
             "--summary-json",
             "s.json",
         )
@@ -170,12 +158,9 @@ def test_per_request_deadline(tmp_path: Path) -> None:
             f'endpoints:\n  sim: {{base_url: "{sim.base_url}", timeout_s: 0.5, deadline_s: 1.2}}\n'
             "models:\n  - {id: stuck, endpoint: sim}\n",
         )
-        result = evals_cli(
+        result = run_quickstart(
             tmp_path,
-            "run",
-            str(REPO / "suites/quickstart.yaml"),
-            "-r",
-            str(runner),
+            runner,
             "--limit",
             "1",
             "--prompt",

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from evals.sim.server import start_in_thread
-from tests.helpers import REPO, chat_log, evals_cli, stored_results, write
+from tests.helpers import REPO, chat_log, evals_cli, run_quickstart, stored_results, write
 
 QUICKSTART = str(REPO / "suites/quickstart.yaml")
 
@@ -55,7 +55,7 @@ def test_sigkill_then_resume_sends_nothing_twice(tmp_path: Path) -> None:
         sent_before = len(chat_log(tmp_path / "sim.jsonl"))
         assert 8 <= len(stored_before) < 20
 
-        hint = evals_cli(tmp_path, "run", QUICKSTART, "-r", str(runner), "--dry-run")
+        hint = run_quickstart(tmp_path, runner, "--dry-run")
         assert hint.returncode == 0
         resumed = evals_cli(tmp_path, "run", "--resume", run_id, "--summary-json", "s.json")
     assert resumed.returncode == 0, resumed.stderr
@@ -80,10 +80,10 @@ def test_unfinished_run_gets_a_resume_hint(tmp_path: Path) -> None:
     with _sim(tmp_path, "  m: {accuracy: 1.0}\n") as sim:
         runner = write(tmp_path / "r.yaml", _runner(sim.base_url, ["m"]))
         # a budget too small for all 20 requests leaves the run unfinished
-        first = evals_cli(tmp_path, "run", QUICKSTART, "-r", str(runner), "--max-cost", "0.05")
+        first = run_quickstart(tmp_path, runner, "--max-cost", "0.05")
         assert first.returncode == 3, first.stderr
         run_id = first.stderr.splitlines()[0].split("run: ")[1]
-        again = evals_cli(tmp_path, "run", QUICKSTART, "-r", str(runner), "--limit", "1")
+        again = run_quickstart(tmp_path, runner, "--limit", "1")
     assert f"evals run --resume {run_id}" in again.stderr
 
 
@@ -91,12 +91,9 @@ def test_max_cost_stops_before_the_cap_and_resumes(tmp_path: Path) -> None:
     with _sim(tmp_path, "  m: {accuracy: 1.0}\n") as sim:
         runner = write(tmp_path / "r.yaml", _runner(sim.base_url, ["m"]))
         cap = 0.10
-        first = evals_cli(
+        first = run_quickstart(
             tmp_path,
-            "run",
-            QUICKSTART,
-            "-r",
-            str(runner),
+            runner,
             "--max-cost",
             str(cap),
             "--summary-json",

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from evals.sim.server import start_in_thread
-from tests.helpers import REPO, chat_log, evals_cli, stored_results, write
+from tests.helpers import REPO, chat_log, run_quickstart, stored_results, write
 
 QUICKSTART = str(REPO / "suites/quickstart.yaml")
 
@@ -25,9 +25,7 @@ def test_streaming_measures_ttft_and_survives_cut_streams(tmp_path: Path) -> Non
             f'endpoints:\n  sim: {{base_url: "{sim.base_url}"}}\n'
             "models:\n  - {id: streamer, endpoint: sim, stream: true}\n",
         )
-        result = evals_cli(
-            tmp_path, "run", QUICKSTART, "-r", str(runner), "--summary-json", "s.json"
-        )
+        result = run_quickstart(tmp_path, runner, "--summary-json", "s.json")
     assert result.returncode == 0, result.stderr
     log = chat_log(tmp_path / "sim.jsonl")
     assert all(e["stream"] for e in log)
@@ -62,7 +60,7 @@ def test_declared_rpm_is_paced_without_429s(tmp_path: Path) -> None:
             "models:\n  - {id: limited, endpoint: sim}\n",
         )
         started = time.monotonic()
-        result = evals_cli(tmp_path, "run", QUICKSTART, "-r", str(runner), "--limit", "10")
+        result = run_quickstart(tmp_path, runner, "--limit", "10")
         elapsed = time.monotonic() - started
     assert result.returncode == 0, result.stderr
     log = chat_log(tmp_path / "sim.jsonl")

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from evals.sim.server import start_in_thread
-from tests.helpers import REPO, chat_log, evals_cli, stored_results, write
+from tests.helpers import REPO, chat_log, evals_cli, run_quickstart, stored_results, write
 
 SIM_MODELS = """\
 models:
@@ -74,12 +74,9 @@ def _wilson(k: int, n: int) -> tuple[float, float]:
 
 def test_summary_matches_what_the_sim_answered(tmp_path: Path, sim) -> None:
     runner = write(tmp_path / "runner.yaml", runner_yaml(sim.base_url, ["sim-good", "sim-plain"]))
-    result = evals_cli(
+    result = run_quickstart(
         tmp_path,
-        "run",
-        str(REPO / "suites/quickstart.yaml"),
-        "-r",
-        str(runner),
+        runner,
         "--summary-json",
         "out/summary.json",
     )
@@ -134,12 +131,9 @@ def test_summary_matches_what_the_sim_answered(tmp_path: Path, sim) -> None:
 
 def test_reasoning_model_request_is_adapted(tmp_path: Path, sim) -> None:
     runner = write(tmp_path / "runner.yaml", runner_yaml(sim.base_url, ["o3-mini"]))
-    result = evals_cli(
+    result = run_quickstart(
         tmp_path,
-        "run",
-        str(REPO / "suites/quickstart.yaml"),
-        "-r",
-        str(runner),
+        runner,
         "--prompt",
         "terse",
         "--summary-json",
@@ -170,12 +164,9 @@ def test_unadapted_reasoning_request_fails_once_with_the_error_recorded(
         "{max_tokens_param: max_tokens, temperature: true, system_role: system}}\n",
     )
     runner = write(tmp_path / "runner.yaml", profile)
-    result = evals_cli(
+    result = run_quickstart(
         tmp_path,
-        "run",
-        str(REPO / "suites/quickstart.yaml"),
-        "-r",
-        str(runner),
+        runner,
         "--prompt",
         "terse",
         "--limit",
