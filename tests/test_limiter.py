@@ -301,7 +301,20 @@ def test_learned_rpm_is_adopted_when_it_resets_within_a_minute() -> None:
     }
     times, limiter = _after_headers(LimitConfig(8), headers, n=3)
     assert limiter.stats.rpm == 600
-    assert times == pytest.approx([0.0, 0.1, 0.2])  # paced at 10/s from an empty bucket
+    assert times == pytest.approx([0.0, 0.0, 0.0])  # the server has room for 599: no wait
+
+
+def test_server_room_is_spent_then_the_learned_rpm_paces() -> None:
+    headers = {
+        "x-ratelimit-limit-requests": "600",
+        "x-ratelimit-remaining-requests": "2",
+        "x-ratelimit-reset-requests": "100ms",
+    }
+    times, limiter = _after_headers(LimitConfig(8), headers, n=4)
+    assert limiter.stats.rpm == 600
+    # room for 2 goes at once, but both are charged to the (empty, 10/s) bucket, now at
+    # -2: the third waits for 0.2 s of refill, the fourth 0.1 s more
+    assert times == pytest.approx([0.0, 0.0, 0.2, 0.3])
 
 
 def test_daily_limit_is_not_adopted_as_rpm() -> None:

@@ -5,7 +5,10 @@ each request and calls `release()` after it, so every request to that endpoint p
 one FIFO gate. The goal: a rate-limit-bound run finishes close to the time the limit
 allows, with few 429s. Pacing does the work; headers and 429s are the correction.
 
-Buckets refill continuously at limit/60 per second and hold at most `BURST_S` seconds
+The server's own word comes first: while its last `x-ratelimit-remaining-*` leaves
+room beyond what is in flight, requests go without waiting for the buckets (a fresh
+window is used at once, not trickled into). Without that word, buckets pace:
+they refill continuously at limit/60 per second and hold at most `BURST_S` seconds
 of refill (at least one unit), not a whole minute: a full minute's burst at t=0 is
 what a sliding-window server later answers with 429s. They start empty and admit a
 request whenever their level is >= 0, charging it in full, so the level may go
@@ -156,6 +159,9 @@ class EndpointLimiter:
         self._paused_until = -math.inf
         self._last_cut = -math.inf
         self._clean = 0  # consecutive successes since the last change of the limit
+        # What the server last said it would still accept beyond what was in flight
+        # (x-ratelimit-remaining-*): spent before the buckets are consulted.
+        self._allowance = {"requests": 0.0, "tokens": 0.0}
         self._turn = asyncio.Lock()  # FIFO: only the head of the queue checks the gates
         self._changed = asyncio.Event()  # set by release/pause: the head re-checks
 
@@ -185,8 +191,8 @@ class EndpointLimiter:
                     now = self._clock()
                     wait = max(
                         self._paused_until - now,
-                        self._rpm.wait_s(now) if self._rpm else 0.0,
-                        self._tpm.wait_s(now) if self._tpm else 0.0,
+                        self._bucket_wait(self._rpm, "requests", 1, now),
+                        self._bucket_wait(self._tpm, "tokens", cost, now),
                     )
                     if wait <= _EPS:
                         return self._admit(cost, now)
@@ -195,7 +201,15 @@ class EndpointLimiter:
         finally:
             self._waiting -= 1
 
+    def _bucket_wait(self, bucket: _Bucket | None, kind: str, amount: int, now: float) -> float:
+        """The bucket's wait, unless the server has just said it has room for this one."""
+        if bucket is None or self._allowance[kind] >= amount:
+            return 0.0
+        return bucket.wait_s(now)
+
     def _admit(self, cost: int, now: float) -> Ticket:
+        for kind, amount in (("requests", 1), ("tokens", cost)):
+            self._allowance[kind] = max(0.0, self._allowance[kind] - amount)
         if self._rpm:
             self._rpm.charge(1, now)
         if self._tpm:
@@ -278,6 +292,8 @@ class EndpointLimiter:
             reset = parse_duration(h.get(f"x-ratelimit-reset-{kind}"))
             if limit and reset is not None and reset <= LEARN_MAX_RESET_S:
                 self._adopt(kind, limit, now)
+            if remaining is not None:
+                self._allowance[kind] = max(0.0, remaining - outstanding)
             if remaining is None or reset is None or remaining >= outstanding + unit:
                 continue
             # Too little left for what is in flight plus one more. `reset` is the time to
