@@ -166,6 +166,7 @@ class BaseGrader:
 
     base_type: ClassVar[str]
     Options: ClassVar[type[CommonOptions]] = CommonOptions
+    needs_await: bool = False  # True: grading awaits a model or a user coroutine
 
     def __init__(self, options: CommonOptions, *, negated: bool = False) -> None:
         self.options = options
@@ -269,6 +270,8 @@ class BaseGrader:
 
 class AsyncOnlyGrader(BaseGrader):
     """A type that must await a model: implements `acheck`; the sync path says so."""
+
+    needs_await = True
 
     def check(self, text: str, ctx: GradeContext) -> Outcome:
         return error("needs async grading (agrade / grade_all_async): it awaits a model")

@@ -62,6 +62,10 @@ class GroupGrader(BaseGrader):
             return dataclasses.replace(ctx, expect=self.options.value)
         return ctx
 
+    @property
+    def needs_await(self) -> bool:  # type: ignore[override]
+        return any(getattr(child, "needs_await", True) for child in self.children)
+
     def check(self, text: str, ctx: GradeContext) -> Outcome:
         from evals.graders.registry import grade_all
 

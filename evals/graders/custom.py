@@ -150,6 +150,7 @@ class PythonGrader(BaseGrader):
                 key="value",
             )
         self.function = load_function(self.spec, key)
+        self.needs_await = inspect.iscoroutinefunction(self.function)
 
     def _call(self, text: str, ctx: GradeContext) -> Any:
         if self.options.function is not None and "value" in self.options.model_fields_set:

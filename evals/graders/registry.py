@@ -150,7 +150,13 @@ def grade_all(graders: Sequence[Grader], output: str, ctx: GradeContext) -> list
 async def grade_all_async(
     graders: Sequence[Grader], output: str, ctx: GradeContext
 ) -> list[GradeResult]:
-    """Each grader's result on one output, in order, graded concurrently (judge calls overlap)."""
+    """Each grader's result on one output, in order, graded concurrently (judge calls overlap).
+
+    When nothing needs to await (the usual case), grading is plain synchronous calls:
+    a task per grader would cost more than the graders themselves.
+    """
+    if not any(getattr(grader, "needs_await", True) for grader in graders):
+        return grade_all(graders, output, ctx)
 
     async def one(grader: Grader) -> GradeResult:
         try:
