@@ -217,6 +217,14 @@ def _case_view(c: Mapping[str, Any]) -> dict[str, Any]:
 
     vars_ = c.get("vars")
     output = c.get("output")
+    calls = c.get("tool_calls")
+    if calls:  # function calls the model made, shown as name(arguments) lines
+        shown = "\n".join(
+            f"{call.get('function', {}).get('name')}({call.get('function', {}).get('arguments')})"
+            for call in calls
+            if isinstance(call, Mapping)
+        )
+        output = f"{output}\n{shown}" if output else shown
     finish = c.get("finish_reason")
     grades = c.get("grades") or []
     return {

@@ -25,6 +25,7 @@ def case_rows(store: Store, run_id: str, limit: int | None = None) -> Iterator[d
             "vars": json.loads(row["vars"]),
             "expect": json.loads(row["expect"]),
             "output": row["output"],
+            "tool_calls": json.loads(row["tool_calls"]) if row["tool_calls"] else None,
             "passed": None if row["error"] else bool(row["passed"]),
             "score": row["score"],
             "grades": json.loads(row["grades"]),
