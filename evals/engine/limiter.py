@@ -129,10 +129,14 @@ class _Bucket:
         self._refill(now)
         return max(0.0, -self.level / self.rate)
 
-    def charge(self, amount: float, now: float) -> None:
-        """Take `amount` (negative = refund); the level may go below zero."""
+    def charge(self, amount: float, now: float, floor: float | None = None) -> None:
+        """Take `amount` (negative = refund); the level may go below zero (debt),
+        or no lower than `floor` when one is given."""
         self._refill(now)
-        self.level = min(self.capacity, self.level - amount)
+        level = self.level - amount
+        if floor is not None:
+            level = max(level, min(self.level, floor))
+        self.level = min(self.capacity, level)
 
 
 class EndpointLimiter:
@@ -208,12 +212,13 @@ class EndpointLimiter:
         return bucket.wait_s(now)
 
     def _admit(self, cost: int, now: float) -> Ticket:
-        for kind, amount in (("requests", 1), ("tokens", cost)):
+        for kind, bucket, amount in (("requests", self._rpm, 1), ("tokens", self._tpm, cost)):
+            allowed = self._allowance[kind] >= amount
             self._allowance[kind] = max(0.0, self._allowance[kind] - amount)
-        if self._rpm:
-            self._rpm.charge(1, now)
-        if self._tpm:
-            self._tpm.charge(cost, now)
+            if bucket is not None:
+                # What the server said it had room for runs no debt in our own guess:
+                # debt would hold back requests later, when the server has room again.
+                bucket.charge(amount, now, floor=0.0 if allowed else None)
         self._in_flight += 1
         self._tokens_in_flight += cost
         return Ticket(cost, tpm_charged=self._tpm is not None)
