@@ -101,6 +101,15 @@ def prepare(options: RunOptions) -> Prepared:
         )
         for model in models
     }
+    kinds = {model.kind for model in models}
+    orphans = [suite for suite in suites if suite.kind not in kinds]
+    if orphans:
+        raise InputError(
+            f"suite(s) {', '.join(s.name for s in orphans)} need a model of kind "
+            f"{', '.join(sorted({s.kind for s in orphans}))}: add one to the runner profile "
+            "(`kind:` on a model) or select it with -m",
+            options.runner_path,
+        )
     idle = [m.id for m in models if per_model[m.id] == 0 and options.model_ids]
     if idle:
         raise InputError(

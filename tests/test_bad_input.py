@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import evals_cli, write
+from tests.helpers import REPO, evals_cli, write
 
 RUNNER = """\
 endpoints:
@@ -148,3 +148,11 @@ def test_duplicate_case_id(tmp_path: Path) -> None:
     )
     result = evals_cli(tmp_path, "validate", str(suite))
     _assert_clean_error(result, tmp_path / "cases.jsonl", 31, "duplicate case id 'c7'")
+
+
+def test_suite_without_a_model_of_its_kind(tmp_path: Path) -> None:
+    runner = write(tmp_path / "r.yaml", RUNNER)
+    embeddings = REPO / "suites" / "reference" / "embeddings.yaml"
+    result = evals_cli(tmp_path, "run", str(embeddings), "-r", str(runner))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "ref-embeddings" in result.stderr and "kind embeddings" in result.stderr
