@@ -363,7 +363,7 @@ def test_a_grader_that_raises_is_an_error_and_the_run_goes_on(tmp_path: Path) ->
         assert row["output"] is not None  # the answer is kept
 
 
-def test_report_shows_grader_cost_in_the_browser(run) -> None:
+def test_report_shows_grader_cost_and_retrieval_in_the_browser(run) -> None:
     from selenium.webdriver.common.by import By
 
     from tests.browser import chromium
@@ -381,3 +381,7 @@ def test_report_shows_grader_cost_in_the_browser(run) -> None:
             cell = tr.find_element(By.CSS_SELECTOR, "td.grader-cost").text
             if rows[key]["grader_cost_usd"]:
                 assert cell.startswith("$") and cell != "$0.00", (key, cell)
+            if rows[key].get("mrr") is not None:  # embeddings rows show recall@k and MRR
+                text = tr.find_element(By.CSS_SELECTOR, ".retrieval").text
+                assert f"MRR {rows[key]['mrr']:.2f}" in text, (key, text)
+                assert f"R@1 {rows[key]['recall_at_k']['1']:.2f}" in text, (key, text)

@@ -109,6 +109,21 @@ def _text_block(text: str | None) -> dict[str, Any] | None:
 # --------------------------------------------------------------------------- view models
 
 
+def _retrieval_text(row: Mapping[str, Any]) -> str | None:
+    """recall@k and MRR of an embeddings suite's row, e.g. "R@1 0.62 · R@3 0.88 · MRR 0.74"."""
+    recall = row.get("recall_at_k")
+    if not isinstance(recall, Mapping):
+        return None
+    parts = [f"R@{k} {v:.2f}" for k, v in recall.items() if _num(v) is not None]
+    mrr = _num(row.get("mrr"))
+    if mrr is not None:
+        parts.append(f"MRR {mrr:.2f}")
+    per_m = _num(row.get("cost_per_1m_tokens"))
+    if per_m is not None:
+        parts.append(f"{fmt_usd(per_m)}/1M tok")
+    return " · ".join(parts) or None
+
+
 def _row_view(row: Mapping[str, Any]) -> dict[str, Any]:
     acc = _num(row.get("accuracy"))
     lo = _num(row.get("ci_low"))
@@ -153,6 +168,7 @@ def _row_view(row: Mapping[str, Any]) -> dict[str, Any]:
         "grader_cost": fmt_usd(row.get("grader_cost_usd")),
         "cost_per_1k": fmt_usd(per_case * 1000 if per_case is not None else None),
         "spend": fmt_usd(row.get("spend_usd")),
+        "retrieval": _retrieval_text(row),
         "cache_hits": fmt_int(row.get("cache_hits")) if row.get("cache_hits") else None,
         "best_accuracy": False,
         "cheapest": False,

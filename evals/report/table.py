@@ -64,5 +64,15 @@ def print_summary(summary: dict[str, Any], file: TextIO) -> None:
         )
     console = Console(file=file, width=200 if not file.isatty() else None)
     console.print(table)
+    for row in summary["rows"]:
+        if row.get("recall_at_k"):
+            recall = "  ".join(f"recall@{k} {v:.2f}" for k, v in row["recall_at_k"].items())
+            mrr = row.get("mrr")
+            console.print(
+                f"{row['suite']} / {row['prompt']} / {row['model']}: {recall}"
+                + (f"  MRR {mrr:.2f}" if mrr is not None else ""),
+                markup=False,
+                highlight=False,
+            )
     for warning in summary.get("warnings", []):
         console.print(f"[yellow]warning:[/yellow] {warning}", markup=True, highlight=False)
