@@ -11,7 +11,6 @@ import http.client
 import json
 import math
 import struct
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from openai import OpenAI
 from evals.sim.config import ConfigError, load_config
 from evals.sim.ratelimit import go_duration
 from evals.sim.server import SimHandle, start_in_thread
+from tests.helpers import read_jsonl
 
 FAULT_KINDS = ["500", "502", "503", "529", "498", "429", "disconnect", "malformed", "stall"]
 
@@ -57,29 +57,6 @@ LOG_KEYS = {
     "tool_calls",
     "images",
 }
-
-
-@pytest.fixture(scope="module")
-def paths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("sim")
-    (root / "sim.yaml").write_text(CONFIG)
-    return {"config": root / "sim.yaml", "log": root / "requests.jsonl"}
-
-
-@pytest.fixture(scope="module")
-def sim(paths: dict[str, Path]) -> Iterator[SimHandle]:
-    handle = start_in_thread(config_path=str(paths["config"]), log_path=str(paths["log"]))
-    yield handle
-    handle.stop()
-
-
-@pytest.fixture()
-def client(sim: SimHandle) -> OpenAI:
-    return OpenAI(base_url=sim.base_url, api_key="x", max_retries=0, timeout=5)
-
-
-def log_lines(paths: dict[str, Path]) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in paths["log"].read_text().splitlines()]
 
 
 def ask(client: OpenAI, model: str, text: str, **kw: Any) -> Any:
@@ -163,7 +140,7 @@ def test_accuracy_band_matches_log(client: OpenAI, paths: dict[str, Path]) -> No
         right += got == a + b
     assert 0.7 <= right / len(cases) <= 0.9
     flags = {}
-    for line in log_lines(paths):
+    for line in read_jsonl(paths["log"]):
         if line["model"] == "sim-good" and line["request"]["messages"][0]["content"] in answers:
             flags[line["request"]["messages"][0]["content"]] = line["correct"]
             text = line["request"]["messages"][0]["content"]
@@ -310,7 +287,11 @@ def test_fault_hits_first_attempt_only(
     if kind == "429":
         assert err.value.response.headers["retry-after"] == "2"
     assert call() == str(40 + int(stream))
-    mine = [x for x in log_lines(paths) if x["model"] == f"fault-{kind}" and x["stream"] == stream]
+    mine = [
+        x
+        for x in read_jsonl(paths["log"])
+        if x["model"] == f"fault-{kind}" and x["stream"] == stream
+    ]
     assert [(x["attempt"], x["fault"]) for x in mine] == [(1, kind), (2, None)]
     assert mine[0]["response_text"] is None and mine[1]["correct"] is True
 
@@ -383,7 +364,7 @@ def test_keep_alive_and_chunked_body(sim: SimHandle) -> None:
 
 def test_log_format(sim: SimHandle, paths: dict[str, Path], client: OpenAI) -> None:
     ask(client, "sim-perfect", "What is 100 + 1?")
-    lines = log_lines(paths)
+    lines = read_jsonl(paths["log"])
     assert lines and all(set(x) == LOG_KEYS for x in lines)
     last = [x for x in lines if x["request"] and x["model"] == "sim-perfect"][-1]
     assert last["status"] == 200 and last["response_text"] == "101" and last["correct"] is True

@@ -14,7 +14,6 @@ import math
 import struct
 import wave
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from openai import OpenAI
 
 from evals.sim.config import ConfigError, load_config
 from evals.sim.server import SimHandle, start_in_thread
+from tests.helpers import read_jsonl
 
 MEDIA = Path(__file__).resolve().parent.parent / "suites" / "data" / "media"
 TRANSCRIPTS = {
@@ -42,29 +42,6 @@ models:
   emb: {embedding_dimensions: 512}
   emb-noisy: {embedding_dimensions: 512, embedding_noise: 0.8}
 """
-
-
-@pytest.fixture(scope="module")
-def paths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("sim-media")
-    (root / "sim.yaml").write_text(CONFIG)
-    return {"config": root / "sim.yaml", "log": root / "requests.jsonl"}
-
-
-@pytest.fixture(scope="module")
-def sim(paths: dict[str, Path]) -> Iterator[SimHandle]:
-    handle = start_in_thread(config_path=str(paths["config"]), log_path=str(paths["log"]))
-    yield handle
-    handle.stop()
-
-
-@pytest.fixture()
-def client(sim: SimHandle) -> OpenAI:
-    return OpenAI(base_url=sim.base_url, api_key="x", max_retries=0, timeout=5)
-
-
-def log_lines(paths: dict[str, Path]) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in paths["log"].read_text().splitlines()]
 
 
 # ---------------------------------------------------------------- vision
@@ -133,7 +110,7 @@ def test_vision_caption_and_tokens(client: OpenAI, paths: dict[str, Path]) -> No
     )
     assert both.choices[0].message.content == "a red square; a blue circle"
     assert both.usage.prompt_tokens_details.image_tokens == 255 + 85
-    assert log_lines(paths)[-1]["images"] == 2
+    assert read_jsonl(paths["log"])[-1]["images"] == 2
 
 
 def test_vision_tiles_by_hand(client: OpenAI) -> None:
@@ -195,7 +172,7 @@ def test_transcription_formats(client: OpenAI, paths: dict[str, Path]) -> None:
     assert math.isclose(verbose.segments[-1].end, seconds, abs_tol=0.01)
     srt = transcribe(client, "asr-perfect", name, response_format="srt")
     assert srt.startswith("1\n00:00:00,000 --> 00:00:02,") and text in srt
-    line = log_lines(paths)[-1]
+    line = read_jsonl(paths["log"])[-1]
     assert line["path"] == "/v1/audio/transcriptions" and line["response_text"] == text
     assert line["request"]["file"]["bytes"] == (MEDIA / name).stat().st_size
     assert line["usage"] == {"type": "duration", "seconds": math.ceil(seconds)}
@@ -244,7 +221,7 @@ def test_transcription_retry_is_the_same_body(sim: SimHandle, paths: dict[str, P
     assert post_form(sim, {"model": "asr-flaky"}, wav)[0] == 500
     status, body = post_form(sim, {"model": "asr-flaky"}, wav)
     assert status == 200 and body["text"] == TRANSCRIPTS["room42.wav"]
-    mine = [x for x in log_lines(paths) if x["model"] == "asr-flaky"]
+    mine = [x for x in read_jsonl(paths["log"]) if x["model"] == "asr-flaky"]
     assert [(x["attempt"], x["fault"], x["status"]) for x in mine] == [
         (1, "500", 500),
         (2, None, 200),

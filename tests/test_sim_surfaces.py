@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import openai
 import pytest
 from openai import OpenAI
 
-from evals.sim.server import SimHandle, start_in_thread
+from tests.helpers import read_jsonl
 
 CONFIG = """\
 models:
@@ -90,25 +89,6 @@ VERDICT = {
 }
 
 
-@pytest.fixture(scope="module")
-def paths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("sim-surfaces")
-    (root / "sim.yaml").write_text(CONFIG)
-    return {"config": root / "sim.yaml", "log": root / "requests.jsonl"}
-
-
-@pytest.fixture(scope="module")
-def sim(paths: dict[str, Path]) -> Iterator[SimHandle]:
-    handle = start_in_thread(config_path=str(paths["config"]), log_path=str(paths["log"]))
-    yield handle
-    handle.stop()
-
-
-@pytest.fixture()
-def client(sim: SimHandle) -> OpenAI:
-    return OpenAI(base_url=sim.base_url, api_key="x", max_retries=0, timeout=5)
-
-
 def chat(client: OpenAI, model: str, text: str, **kw: Any) -> Any:
     return client.chat.completions.create(
         model=model, messages=[{"role": "user", "content": text}], **kw
@@ -149,7 +129,7 @@ def test_single_tool_call(client: OpenAI, paths: dict[str, Path]) -> None:
     assert resp.usage.completion_tokens == tokens("get_weather") + tokens('{"city":"Paris"}')
     again = chat(client, "sim-perfect", text, tools=TOOLS)
     assert again.choices[0].message.tool_calls[0].id == call.id  # ids are deterministic
-    line = [x for x in log_lines(paths) if x["request"] and x["request"].get("tools")][-1]
+    line = [x for x in read_jsonl(paths["log"]) if x["request"] and x["request"].get("tools")][-1]
     assert line["tool_calls"] == [call.model_dump()] and line["response_text"] is None
     assert line["correct"] is True and line["images"] == 0
 
@@ -456,7 +436,3 @@ def test_judge_garbage(client: OpenAI) -> None:
     assert json.loads(judge(client, "sim-perfect", body))["score"] == 1.0
     plain = chat(client, "judge-garbage", "What is 2 + 2?")
     assert plain.choices[0].message.content == "4"  # garbage only when acting as a judge
-
-
-def log_lines(paths: dict[str, Path]) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in paths["log"].read_text().splitlines()]
