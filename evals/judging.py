@@ -8,7 +8,7 @@ their cost is booked to the result as grader cost, never as the model's cost.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from evals.engine.outcome import Outcome
@@ -30,10 +30,8 @@ class CostMeter:
     """Grader cost of one result; unknown (None) once any call had no known price."""
 
     total: float | None = 0.0
-    calls: list[str] = field(default_factory=list)
 
-    def add(self, cost: float | None, what: str) -> None:
-        self.calls.append(what)
+    def add(self, cost: float | None) -> None:
         self.total = None if cost is None or self.total is None else self.total + cost
 
 
@@ -56,8 +54,8 @@ class GraderServices:
         self.base_urls = base_urls
         self.budget = budget
 
-    def _book(self, meter: CostMeter, outcome_cost: float | None, fresh: bool, what: str) -> None:
-        meter.add(outcome_cost, what)
+    def _book(self, meter: CostMeter, outcome_cost: float | None, fresh: bool) -> None:
+        meter.add(outcome_cost)
         if fresh and self.budget is not None:
             self.budget.settle(0.0, outcome_cost)
 
@@ -78,7 +76,7 @@ class GraderServices:
             outcome = await self.engine.request(model.endpoint, body, price, stream=False)
             if outcome.failure is None:
                 self.store.put_cache(key, outcome.cache_entry())
-        self._book(meter, outcome.cost_usd, not outcome.cache_hit, f"judge {model.id}")
+        self._book(meter, outcome.cost_usd, not outcome.cache_hit)
         if outcome.failure is not None:
             return JudgeReply(None, f"judge request failed: {outcome.error}")
         return JudgeReply(outcome.output)
@@ -93,14 +91,14 @@ class GraderServices:
         entry = self.store.cached_response(key)
         if entry is not None:
             cached = json.loads(entry)
-            meter.add(cached["cost_usd"], f"embed {spec.id}")
+            meter.add(cached["cost_usd"])
             return cached["vectors"]
         done = await self.engine.embed(spec.endpoint, spec.api_model, texts, spec.dimensions)
         if done.vectors is None:
             raise RuntimeError(f"embeddings request failed: {done.failure.message}")
         cost = cost_usd(done.usage, self.prices.for_model(spec))
         self.store.put_cache(key, json.dumps({"vectors": done.vectors, "cost_usd": cost}))
-        self._book(meter, cost, True, f"embed {spec.id}")
+        self._book(meter, cost, True)
         return done.vectors
 
     def bind(self) -> tuple[Judge | None, Embedder | None, CostMeter]:

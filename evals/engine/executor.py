@@ -69,8 +69,9 @@ async def _attempt(endpoint: Endpoint, body: dict[str, Any], stream: bool, start
     create = client.chat.completions.with_raw_response.create
     raw = await create(**body, stream=True, stream_options=STREAM_OPTIONS)
     result = await read_stream(raw.parse(), started)
-    answer = _Answer(result.output, result.tool_calls, result.finish_reason, result.usage)
-    answer.ttft_s = result.ttft_s
+    answer = _Answer(
+        result.output, result.tool_calls, result.finish_reason, result.usage, result.ttft_s
+    )
     return answer, raw.headers
 
 

@@ -11,16 +11,19 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain
+from pathlib import Path
 
 from evals.endpoints.client import Endpoint
 from evals.engine import estimate
 from evals.engine.budget import Budget, worst_case_usd
 from evals.engine.conversation import MAX_TOOL_STEPS, follow_up, merge
+from evals.engine.embeddings import send_embeddings
 from evals.engine.executor import send_chat
 from evals.engine.limiter import EndpointLimiter, LimitConfig
 from evals.engine.outcome import Outcome
 from evals.engine.plan import Job
-from evals.pricing import Price, cost_usd
+from evals.engine.transcription import audio_seconds, send_transcription
+from evals.pricing import Price, audio_cost_usd, cost_usd
 
 
 @dataclass
@@ -131,11 +134,6 @@ class Engine:
     async def _transcribe(
         self, name: str, job: Job, price: Price | None, reserved: float
     ) -> Outcome:
-        from pathlib import Path
-
-        from evals.engine.transcription import audio_seconds, send_transcription
-        from evals.pricing import audio_cost_usd
-
         outcome = await send_transcription(self.endpoints[name], self.limiters[name], job.body)
         outcome.audio_s = audio_seconds(Path(job.body["file"]))
         if outcome.failure is None:
@@ -146,8 +144,6 @@ class Engine:
 
     async def embed(self, name: str, model: str, texts: list[str], dimensions: int | None):
         """One embeddings request on endpoint `name`, paced and retried like any other."""
-        from evals.engine.embeddings import send_embeddings
-
         return await send_embeddings(
             self.endpoints[name], self.limiters[name], model, texts, dimensions
         )
