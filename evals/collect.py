@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 from evals.engine.executor import canonical_json
@@ -12,7 +11,7 @@ from evals.engine.outcome import Outcome
 from evals.engine.plan import Job
 from evals.graders.base import GradeContext
 from evals.graders.registry import combine, grade_all_async
-from evals.judging import CostMeter, GraderServices
+from evals.judging import GraderServices
 from evals.pricing import Price, PriceTable
 from evals.records import GradeResult
 from evals.runner import ModelSpec, RunnerProfile
@@ -21,14 +20,6 @@ from evals.store import ResultRecord, Store
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
-
-
-@lru_cache(maxsize=1)
-def _default_tool_calls_grader():
-    """A case's `expect_tool_calls` is checked even when no grader names it."""
-    from evals.graders.registry import build_grader
-
-    return build_grader({"type": "tool_calls"})
 
 
 class PriceBook:
@@ -67,19 +58,13 @@ class Collector:
         self.stored = 0
 
     async def grade(
-        self, job: Job, outcome: Outcome, meter_holder: list[CostMeter]
-    ) -> tuple[GradeResult, list[dict[str, Any]]]:
-        """Apply the suite's and the case's graders; returns the verdict and each grade."""
-        from evals.suite import case_graders
+        self, job: Job, outcome: Outcome
+    ) -> tuple[GradeResult, list[dict[str, Any]], float | None]:
+        """Apply the case's graders; returns the verdict, each grade and the grader cost."""
+        from evals.suite import graders_for
 
-        graders = [*job.suite.graders, *case_graders(job.case)]
-        if job.case.expect_tool_calls is not None and not any(
-            grader.type_name.endswith("tool_calls") for grader in graders
-        ):
-            graders.append(_default_tool_calls_grader())
+        graders = graders_for(job.suite, job.case)
         judge, embed, meter = self.services.bind() if self.services else (None, None, None)
-        if meter is not None:
-            meter_holder.append(meter)
         context = GradeContext(
             expect=job.case.expect,
             vars=job.case.vars,
@@ -101,7 +86,7 @@ class Collector:
             }
             for grader, result in zip(graders, results, strict=True)
         ]
-        return combine(results), grades
+        return combine(results), grades, meter.total if meter is not None else 0.0
 
     async def on_outcome(self, job: Job, outcome: Outcome) -> None:
         failure = outcome.failure
@@ -110,9 +95,9 @@ class Collector:
         passed: bool | None = None
         score: float | None = None
         grades: list[dict[str, Any]] = []
-        meters: list[CostMeter] = []
+        grader_cost: float | None = 0.0
         if failure is None:
-            overall, grades = await self.grade(job, outcome, meters)
+            overall, grades, grader_cost = await self.grade(job, outcome)
             if overall.error:
                 error, error_class = f"grader error: {overall.reason}", "grader"
             else:
@@ -150,7 +135,7 @@ class Collector:
             ttft_s=outcome.ttft_s,
             tokens_per_s=outcome.tokens_per_s,
             backoff_s=outcome.backoff_s,
-            grader_cost_usd=meters[0].total if meters else 0.0,
+            grader_cost_usd=grader_cost,
             audio_s=outcome.audio_s,
         )
         fresh = failure is None and not outcome.cache_hit

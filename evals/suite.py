@@ -12,6 +12,7 @@ import sys
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -249,10 +250,22 @@ def response_format(raw: dict[str, Any], path: Path, line: int | None) -> dict[s
     }
 
 
-def case_graders(case: Case) -> list[Grader]:
-    if not case.grader_specs:
-        return []
-    return build_graders(list(case.grader_specs), list(case.grader_lines), case.path)
+@lru_cache(maxsize=1)
+def _tool_calls_grader() -> Grader:
+    return build_grader({"type": "tool_calls"})
+
+
+def graders_for(suite: Suite, case: Case) -> list[Grader]:
+    """The suite's graders, then the case's; a case's `expect_tool_calls` is checked
+    by a `tool_calls` grader even when none is named."""
+    graders = list(suite.graders)
+    if case.grader_specs:
+        graders += build_graders(list(case.grader_specs), list(case.grader_lines), case.path)
+    if case.expect_tool_calls is not None and not any(
+        grader.type_name.endswith("tool_calls") for grader in graders
+    ):
+        graders.append(_tool_calls_grader())
+    return graders
 
 
 def check_cases(suite: Suite) -> int:
@@ -275,7 +288,7 @@ def check_cases(suite: Suite) -> int:
                     case.path,
                     case.line,
                 )
-        case_graders(case)
+        graders = graders_for(suite, case)
         if suite.kind == "embeddings":
             if case.expect is None or case.expect == []:
                 raise InputError(
@@ -283,7 +296,7 @@ def check_cases(suite: Suite) -> int:
                     case.path,
                     case.line,
                 )
-        elif not suite.graders and not case.grader_specs:
+        elif not graders:
             raise InputError(
                 f"case '{case.id}' has no grader: add `graders:` to the suite or the case",
                 case.path,

@@ -156,3 +156,13 @@ def test_suite_without_a_model_of_its_kind(tmp_path: Path) -> None:
     result = evals_cli(tmp_path, "run", str(embeddings), "-r", str(runner))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "ref-embeddings" in result.stderr and "kind embeddings" in result.stderr
+
+
+def test_expect_tool_calls_alone_is_a_grader(tmp_path: Path) -> None:
+    suite = write(
+        tmp_path / "s.yaml",
+        'name: t\nprompt: "Weather in {{ city }}?"\n'
+        "cases: [{vars: {city: Paris}, expect_tool_calls: [{name: get_weather}]}]\n",
+    )
+    result = evals_cli(tmp_path, "validate", str(suite))
+    assert result.returncode == 0, result.stderr  # no `graders:` needed for tool calls
