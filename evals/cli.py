@@ -185,6 +185,10 @@ def cmd_sim(args: argparse.Namespace) -> int:
     from evals.sim.config import ConfigError, load_config
     from evals.sim.server import serve
 
+    if not 0 <= args.port <= 65535:
+        raise InputError(
+            f"--port {args.port} is out of range: pass a port from 1 to 65535 (0 picks a free one)"
+        )
     try:
         load_config(args.config)
     except ConfigError as exc:
@@ -198,6 +202,34 @@ def cmd_sim(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stdout_closed() -> bool:
+    """True when stdout is a pipe (or socket) whose reader has gone away."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(ev & (select.POLLERR | select.POLLHUP) for _, ev in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll (Windows), stdout not a real fd
+        return False
+
+
+def _broken_pipe() -> int:
+    """`evals runs | head -1`: stop quietly, and keep the exit-time flush from raising again."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    try:
+        print("error: output closed early (broken pipe)", file=sys.stderr, flush=True)
+    except OSError:  # stderr went into the same closed pipe (2>&1)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stderr.fileno())
+        os.close(devnull)
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
@@ -205,14 +237,21 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "run":
-            return cmd_run(args, argv)
-        handlers = {
-            "report": cmd_report,
-            "runs": cmd_runs,
-            "validate": cmd_validate,
-            "sim": cmd_sim,
-        }
-        return handlers[args.command](args)
+            code = cmd_run(args, argv)
+        else:
+            handlers = {
+                "report": cmd_report,
+                "runs": cmd_runs,
+                "validate": cmd_validate,
+                "sim": cmd_sim,
+            }
+            code = handlers[args.command](args)
+        sys.stdout.flush()  # a closed pipe shows up here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        if not _stdout_closed():
+            raise  # a socket of our own, not the reader of our output: a real bug
+        return _broken_pipe()
     except InputError as exc:
         from evals.redact import redact
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,18 +24,57 @@ def _json(value: Any) -> str:
 
 
 class PriceBook:
-    """Prices per runner model: its id first, then the model name sent to the API."""
+    """Prices per runner model: its id first, then the model name sent to the API.
 
-    def __init__(self, profile: RunnerProfile):
-        self._table = PriceTable.bundled().with_overrides(profile.pricing)
-        self._by_model: dict[str, Price | None] = {}
+    `origin` names the runner profile in the `source` of its price overrides.
+    """
 
-    def for_model(self, model: ModelSpec) -> Price | None:
+    def __init__(self, profile: RunnerProfile, origin: str = "runner profile"):
+        self._table = PriceTable.bundled().with_overrides(profile.pricing, origin)
+        self._by_model: dict[str, tuple[str, Price] | None] = {}
+
+    def _resolve(self, model: ModelSpec) -> tuple[str, Price] | None:
         if model.id not in self._by_model:
-            self._by_model[model.id] = self._table.lookup(model.id) or self._table.lookup(
+            self._by_model[model.id] = self._table.resolve(model.id) or self._table.resolve(
                 model.api_model
             )
         return self._by_model[model.id]
+
+    def for_model(self, model: ModelSpec) -> Price | None:
+        found = self._resolve(model)
+        return None if found is None else found[1]
+
+    def describe(self, model: ModelSpec) -> dict[str, Any]:
+        """Where this model's price comes from, for the run config and the summary.
+
+        `priced_as` is the price-table key that matched (the id, the API model
+        name, or a snapshot's family); `source` is "bundled" (evals/data/pricing.yaml)
+        or "runner" (the profile's `pricing:`); all None when no price is known.
+        """
+        found = self._resolve(model)
+        key, price = found if found is not None else (None, None)
+        source = None
+        if key is not None:
+            source = "runner" if key in self._table.overridden else "bundled"
+        return {
+            "model": model.id,
+            "priced_as": key,
+            "source": source,
+            "as_of": None if price is None else price.as_of,
+            "input": None if price is None else price.input,
+            "output": None if price is None else price.output,
+            "cached_input": None if price is None else price.cached_input,
+        }
+
+    def provenance(self, models: Iterable[ModelSpec]) -> list[dict[str, Any]]:
+        """`describe` of each model, once per id, in the order given."""
+        seen: set[str] = set()
+        rows = []
+        for model in models:
+            if model.id not in seen:
+                seen.add(model.id)
+                rows.append(self.describe(model))
+        return rows
 
     def for_job(self, job: Job) -> Price | None:
         return self.for_model(job.model)

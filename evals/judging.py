@@ -43,7 +43,7 @@ class GraderServices:
         prices: PriceBook,
         judge: ModelSpec | None,
         embedder: EmbedderSpec | None,
-        base_urls: dict[str, str],
+        cache_keys: dict[str, str],
         budget: Budget | None = None,
     ):
         self.engine = engine
@@ -51,7 +51,7 @@ class GraderServices:
         self.prices = prices
         self.judge_model = judge
         self.embedder = embedder
-        self.base_urls = base_urls
+        self.cache_keys = cache_keys
         self.budget = budget
 
     def _book(self, meter: CostMeter, outcome_cost: float | None, fresh: bool) -> None:
@@ -67,7 +67,7 @@ class GraderServices:
         body, _ = build_body(model, JUDGE_PARAMS, messages)
         if response_format is not None:
             body["response_format"] = response_format
-        key = request_hash(self.base_urls[model.endpoint], body, 0)
+        key = request_hash(self.cache_keys[model.endpoint], body, 0)
         entry = self.store.cached_response(key)
         if entry is not None:
             outcome = Outcome.from_cache(entry)
@@ -87,7 +87,7 @@ class GraderServices:
         spec = self.embedder
         assert spec is not None
         identity = {"model": spec.api_model, "input": texts, "dimensions": spec.dimensions}
-        key = request_hash(self.base_urls[spec.endpoint], identity, 0)
+        key = request_hash(self.cache_keys[spec.endpoint], identity, 0)
         entry = self.store.cached_response(key)
         if entry is not None:
             cached = json.loads(entry)

@@ -2,8 +2,8 @@
 
 Prices live in `evals/data/pricing.yaml` (versioned, with source and date) so a
 new model or a price cut is a data change, not a code change; a runner profile
-may override any model's prices. An unknown price is None, never 0: a report
-must not show an unpriced model as free.
+may replace any model's entry (`pricing:`). An unknown price is None, never 0: a
+report must not show an unpriced model as free.
 """
 
 from __future__ import annotations
@@ -107,11 +107,21 @@ def _to_price(model: str, values: Mapping[str, Any], what: str) -> Price:
 
 
 class PriceTable:
-    """Immutable model-id -> Price map with snapshot-aware lookup."""
+    """Immutable model-id -> Price map with snapshot-aware lookup.
 
-    def __init__(self, prices: Mapping[str, Price], as_of: str | None = None) -> None:
+    `as_of` is the bundled table's date; `overridden` the ids whose entry a
+    runner profile gave (they replace the bundled entry of that id).
+    """
+
+    def __init__(
+        self,
+        prices: Mapping[str, Price],
+        as_of: str | None = None,
+        overridden: frozenset[str] = frozenset(),
+    ) -> None:
         self._prices: Mapping[str, Price] = MappingProxyType(dict(prices))
         self.as_of = as_of
+        self.overridden = frozenset(overridden)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], what: str = "pricing") -> PriceTable:
@@ -131,29 +141,41 @@ class PriceTable:
         """The table shipped in evals/data/pricing.yaml (read once, then cached)."""
         return _bundled()
 
-    def with_overrides(self, overrides: Mapping[str, Mapping[str, Any]]) -> PriceTable:
-        """Return a new table with runner-profile overrides merged in.
+    def with_overrides(
+        self, overrides: Mapping[str, Mapping[str, Any]], origin: str = "runner profile"
+    ) -> PriceTable:
+        """Return a new table in which each override replaces the entry for its id.
 
-        An override may set only some fields; the rest come from this table's
-        entry for that id (or its snapshot family). Unknown keys raise ValueError.
+        An override is a whole entry, not a patch: fields it does not give are
+        unknown (None), never taken from this table's entry for that id or its
+        snapshot family, so a negotiated `input`/`output` is not mixed with a
+        list-price `cached_input`, batch rate, date or source. (An unknown
+        `cached_input` bills cached tokens at the input rate: see `cost_usd`.)
+        `as_of` is the override's own or None; `source` is the override's own or
+        `origin` (e.g. "runner profile runners/x.yaml"). Unknown keys raise ValueError.
         """
         merged = dict(self._prices)
         for model, raw in overrides.items():
-            given = _parse_entry(str(model), raw, "pricing override")
-            base = self.lookup(str(model))
-            values: dict[str, Any] = {} if base is None else _price_dict(base)
-            values.update(given)
-            if "source" not in given:
-                values["source"] = "runner profile override" + (
-                    f" over: {base.source}" if base is not None and base.source else ""
+            values = _parse_entry(str(model), raw, "pricing override")
+            if values.get("input") is None and values.get("audio_per_minute") is None:
+                raise ValueError(
+                    f"pricing override for {model!r}: needs 'input' (or 'audio_per_minute'); "
+                    "an override replaces the bundled entry, so give every rate you know"
                 )
+            if values.get("source") is None:
+                values["source"] = origin
             merged[str(model)] = _to_price(str(model), values, "pricing override")
-        return PriceTable(merged, self.as_of)
+        return PriceTable(merged, self.as_of, self.overridden | {str(m) for m in overrides})
+
+    def resolve(self, model: str) -> tuple[str, Price] | None:
+        """(the table key that prices `model`, its Price), or None if unknown."""
+        family = resolve_family(model, self._prices)
+        return None if family is None else (family, self._prices[family])
 
     def lookup(self, model: str) -> Price | None:
         """Price for an exact id, else for its dated snapshot family; None if unknown."""
-        family = resolve_family(model, self._prices)
-        return None if family is None else self._prices[family]
+        found = self.resolve(model)
+        return None if found is None else found[1]
 
     def __contains__(self, model: object) -> bool:
         return isinstance(model, str) and self.lookup(model) is not None
@@ -161,10 +183,6 @@ class PriceTable:
     def ids(self) -> list[str]:
         """Model ids with a price, sorted."""
         return sorted(self._prices)
-
-
-def _price_dict(price: Price) -> dict[str, Any]:
-    return {f.name: getattr(price, f.name) for f in fields(Price)}
 
 
 @lru_cache(maxsize=1)
@@ -182,7 +200,9 @@ def cost_usd(usage: Usage, price: Price | None, batch: bool = False) -> float | 
 
     (prompt - cached) * input + cached * cached_input + completion * output, per
     1M tokens. Unknown cached count bills all input at the full rate; an unknown
-    cached_input price bills cached tokens at the input rate. Reasoning tokens
+    cached_input price (None: e.g. a runner-profile override that gives only
+    input and output) bills cached tokens at the input rate, which is what a
+    provider without cache discounts charges. Reasoning tokens
     are already inside completion_tokens and are not added again. A price without
     an output rate (embeddings) needs no completion count; any other missing
     count or rate gives None. With `batch`, batch rates apply (None if the table

@@ -110,12 +110,17 @@ def prepare(options: RunOptions) -> Prepared:
             "(`kind:` on a model) or select it with -m",
             options.runner_path,
         )
-    idle = [m.id for m in models if per_model[m.id] == 0 and options.model_ids]
+    # Asked for by name with nothing to do is a mistake; a resumed run re-selects
+    # what it ran (older runs stored every model), so it is not asked for by name.
+    asked = options.model_ids and not options.resume
+    idle = [m.id for m in models if per_model[m.id] == 0 and asked]
     if idle:
         raise InputError(
             f"model(s) {', '.join(idle)} have no suite of their kind to run "
             "(a model's `kind:` must match a suite's: chat, embeddings or transcription)"
         )
+    _check_keys(profile, models, options.runner_path)
+    _check_suite_efforts(suites, models)
     prices = PriceBook(profile)
     unpriced = [m for m in models if prices.for_model(m) is None]
     if options.max_cost is not None and unpriced:
@@ -132,15 +137,60 @@ def prepare(options: RunOptions) -> Prepared:
     return Prepared(suites, case_counts, profile, models, per_model, warnings)
 
 
+def used_endpoints(profile: RunnerProfile, models: list[ModelSpec]) -> set[str]:
+    """The endpoints a run talks to: its models', its judge's and its embedder's."""
+    used = {model.endpoint for model in models}
+    return used | {helper.endpoint for helper in (profile.judge, profile.embedder) if helper}
+
+
+def _check_keys(profile: RunnerProfile, models: list[ModelSpec], path: Path) -> None:
+    """A missing API key is found before a run is created, not at the first request."""
+    from evals.endpoints.client import missing_key
+
+    for name in sorted(used_endpoints(profile, models)):
+        problem = missing_key(name, profile.endpoints[name])
+        if problem:
+            raise InputError(problem, path)
+
+
+def _check_suite_efforts(suites: list[Suite], models: list[ModelSpec]) -> None:
+    """A suite's reasoning_effort that one of the models would reject is bad input.
+
+    (A model's own params are checked when the runner profile loads.)
+    """
+    from evals.endpoints.capabilities import capabilities_for, reasoning_effort_problem
+
+    for suite in suites:
+        if "reasoning_effort" not in suite.params:
+            continue
+        for model in models:
+            if model.kind != suite.kind or "reasoning_effort" in model.params:
+                continue
+            caps = capabilities_for(model.api_model, model.capabilities or None)
+            problem = reasoning_effort_problem(caps, suite.params["reasoning_effort"])
+            if problem:
+                raise InputError(
+                    f"suite '{suite.name}' params: {problem} (model '{model.id}'); "
+                    "set a value it takes, or override it in the model's params",
+                    suite.path,
+                )
+
+
 def run_config(options: RunOptions, prepared: Prepared) -> dict[str, Any]:
     """What the store keeps about how the run was made (never a key: only env var names)."""
+    from evals.collect import PriceBook
     from evals.pricing import PriceTable
 
+    # The prices this run used, per model (judge and embedder too), as they were at
+    # its start: `evals report` of an old run shows these, not today's table.
+    prices = PriceBook(prepared.profile, f"runner profile {options.runner_path}")
+    helpers = [h for h in (prepared.profile.judge, prepared.profile.embedder) if h is not None]
     return {
         "argv": options.argv,
         "suite_paths": [str(p.resolve()) for p in options.suite_paths],
         "runner_path": str(options.runner_path.resolve()),
         "model_ids": [m.id for m in prepared.models],
+        "requested_model_ids": options.model_ids,  # what -m asked for (resume re-asks it)
         "models": [m.model_dump() for m in prepared.models],
         "endpoints": {
             name: spec.model_dump(exclude={"serve"})
@@ -152,7 +202,8 @@ def run_config(options: RunOptions, prepared: Prepared) -> dict[str, Any]:
         "prompts": options.prompts,
         "max_cost": options.max_cost,
         "warnings": prepared.warnings,
-        "prices_as_of": PriceTable.bundled().as_of,
+        "prices_as_of": PriceTable.bundled().as_of,  # the bundled table's date, always
+        "prices": prices.provenance([*prepared.models, *helpers]),
     }
 
 
@@ -172,7 +223,7 @@ def resumed_options(options: RunOptions, store: Any) -> RunOptions:
         options,
         suite_paths=suite_paths,
         runner_path=Path(config["runner_path"]),
-        model_ids=config["model_ids"],
+        model_ids=config.get("requested_model_ids", config["model_ids"]),
         prompts=config["prompts"],
         repeat=config["repeat"],
         limit=config["limit"],
@@ -239,8 +290,11 @@ def execute(options: RunOptions) -> int:
             already_done,
             remaining,
         )
-        complete = store.count_results(run_id) == prepared.planned and result.stop_reason is None
-        store.finish_run(run_id, now_iso(), complete, None if complete else result.stop_reason)
+        stop_reason = result.stop_reason
+        if prepared.planned and store.count_answered(run_id) == 0:
+            stop_reason = stop_reason or "failed"  # a run of errors measured nothing
+        complete = store.count_results(run_id) == prepared.planned and stop_reason is None
+        store.finish_run(run_id, now_iso(), complete, None if complete else stop_reason)
         out_dir = options.out_dir or Path("reports") / run_id
         summary = write_report(store, run_id, out_dir)
         if options.summary_json:
@@ -248,7 +302,7 @@ def execute(options: RunOptions) -> int:
         print_summary(summary, sys.stdout)
         print(f"report: {out_dir / 'index.html'}", file=sys.stderr)
         if not complete:
-            _explain_incomplete(store, run_id, prepared, result.stop_reason)
+            _explain_incomplete(store, run_id, prepared, stop_reason)
             return EXIT_INCOMPLETE
     finally:
         store.close()
@@ -269,6 +323,7 @@ def _explain_incomplete(store: Any, run_id: str, prepared: Prepared, reason: str
     why = {
         "budget": "the --max-cost budget would have been exceeded",
         "interrupted": "it was interrupted",
+        "failed": "no request succeeded (the errors are listed above)",
     }.get(reason or "", reason or "some requests got no result")
     print(
         f"run {run_id} is incomplete ({stored} of {prepared.planned} results): {why}. "

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from evals.errors import InputError
 from evals.schema_errors import input_error
-from evals.yamlload import load_yaml
+from evals.yamlload import line_of, load_yaml
 
 
 class ServeSpec(BaseModel):
@@ -43,6 +43,15 @@ class EndpointSpec(BaseModel):
     adaptive: bool = True
     """Cut concurrency on 429s and recover gradually (AIMD)."""
     serve: ServeSpec | None = None
+    kind: (
+        Literal["openai", "llama.cpp", "vllm", "ollama", "groq", "together", "deepseek", "other"]
+        | None
+    ) = None
+    """Which server this is, for its non-standard response fields; null: unknown.
+    Only `llama.cpp` changes anything today: llama-server's `timings.cache_n` is
+    then read as the cached prompt tokens (when `usage` has no cached count), a
+    field trusted from no other kind. Standard fields, DeepSeek's
+    `prompt_cache_hit_tokens` and Groq's `x_groq.usage` are read whatever the kind."""
 
 
 class ModelSpec(BaseModel):
@@ -116,6 +125,7 @@ def load_runner(path: str | Path) -> RunnerProfile:
     except ValidationError as exc:
         raise input_error(exc, tree, path, RunnerProfile, "runner profile") from None
     _check_pricing(profile, path, tree)
+    _check_capabilities(profile, path, tree)
     return profile
 
 
@@ -123,6 +133,42 @@ def _check_pricing(profile: RunnerProfile, path: Path, tree: Any) -> None:
     from evals.pricing import PriceTable
 
     try:
-        PriceTable.bundled().with_overrides(profile.pricing)
+        PriceTable.bundled().with_overrides(profile.pricing, f"runner profile {path}")
     except ValueError as exc:
         raise InputError(f"pricing: {exc}", path, tree.key_lines.get("pricing")) from None
+
+
+def _check_capabilities(profile: RunnerProfile, path: Path, tree: Any) -> None:
+    """Each chat model's `capabilities:` overrides parse, and its own `params`
+    set only a reasoning_effort its family takes (models.yaml `reasoning_efforts`).
+
+    A model the table does not know (a local server) is not checked, unless its
+    overrides list `reasoning_efforts`. Suite params are not checked here: they
+    meet the models at plan time (evals.engine.plan.build_body), where a value a
+    model does not take is noted.
+    """
+    from evals.endpoints.capabilities import capabilities_for, reasoning_effort_problem
+
+    specs: list[tuple[list[str | int], ModelSpec]] = [
+        (["models", index], model) for index, model in enumerate(profile.models)
+    ]
+    if profile.judge is not None:
+        specs.append((["judge"], profile.judge))
+    for loc, model in specs:
+        if model.kind != "chat":
+            continue
+        try:
+            caps = capabilities_for(model.api_model, model.capabilities or None)
+        except ValueError as exc:
+            raise InputError(
+                f"model '{model.id}': {exc}", path, line_of(tree, [*loc, "capabilities"])
+            ) from None
+        if "reasoning_effort" not in model.params:
+            continue
+        problem = reasoning_effort_problem(caps, model.params["reasoning_effort"])
+        if problem is not None:
+            raise InputError(
+                f"model '{model.id}' ({model.api_model}): {problem}",
+                path,
+                line_of(tree, [*loc, "params", "reasoning_effort"]),
+            )

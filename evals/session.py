@@ -95,16 +95,17 @@ def run_session(
 ) -> SessionResult:
     """Send everything not yet stored; every result is committed as it arrives."""
     from evals.collect import Collector
-    from evals.endpoints.client import open_endpoint
+    from evals.endpoints.client import cache_identity, open_endpoint
     from evals.engine.plan import plan_model
     from evals.engine.scheduler import Engine, EngineHooks, ModelStats
     from evals.judging import GraderServices
     from evals.progress import Progress
+    from evals.run import used_endpoints
 
     profile = prepared.profile
-    used = {model.endpoint for model in prepared.models}
-    used |= {helper.endpoint for helper in (profile.judge, profile.embedder) if helper}
+    used = used_endpoints(profile, prepared.models)
     base_urls, servers = _start_servers(prepared, used)
+    cache_keys = {name: cache_identity(name, profile.endpoints[name]) for name in used}
     stats = {model.id: ModelStats(total=remaining[model.id]) for model in prepared.models}
     progress = Progress(stats)
     stop_reason = None
@@ -125,7 +126,7 @@ def run_session(
         engine = Engine(endpoints, hooks, options.concurrency)
         if profile.judge or profile.embedder:
             collector.services = GraderServices(
-                engine, store, prices, profile.judge, profile.embedder, base_urls, budget
+                engine, store, prices, profile.judge, profile.embedder, cache_keys, budget
             )
         plans: dict[str, list] = {model.endpoint: [] for model in prepared.models}
         for model in prepared.models:
@@ -133,7 +134,7 @@ def run_session(
                 plan_model(
                     prepared.suites,
                     model,
-                    base_urls[model.endpoint],
+                    cache_keys[model.endpoint],
                     options.prompts,
                     options.repeat,
                     options.limit,

@@ -23,12 +23,13 @@ def _z(confidence: float) -> float:
 
 
 def wilson_interval(
-    passed: int, n: int, confidence: float = 0.95
+    passed: float, n: float, confidence: float = 0.95
 ) -> tuple[float, float] | tuple[None, None]:
     """Wilson score interval for a pass rate; (None, None) when n == 0.
 
     Wilson rather than the normal approximation because it stays inside [0, 1]
-    and is honest at 0/n and n/n, which small eval suites hit often.
+    and is honest at 0/n and n/n, which small eval suites hit often. `passed`
+    and `n` may be fractional (an effective sample size, see `clustered_interval`).
     """
     if n < 0 or passed < 0 or passed > n:
         raise ValueError(f"need 0 <= passed <= n, got passed={passed}, n={n}")
@@ -43,6 +44,39 @@ def wilson_interval(
     low = 0.0 if passed == 0 else max(0.0, centre - half)
     high = 1.0 if passed == n else min(1.0, centre + half)
     return (low, high)
+
+
+def clustered_interval(
+    per_case: Iterable[tuple[int, int]], confidence: float = 0.95
+) -> tuple[float, float] | tuple[None, None]:
+    """Interval for a pass rate whose samples come in clusters (repeats of one case).
+
+    Repeats of one case are not independent draws: a hard case fails every
+    time. The cluster-robust variance of the pooled rate p = sum(y) / sum(n),
+    C / (C - 1) * sum((y_i - p * n_i)^2) / N^2 (the sandwich estimator, as in
+    Miller 2024, "Adding Error Bars to Evals"), gives a design effect
+    deff = var_clustered / var_iid; the Wilson interval is then taken at the
+    effective sample size N / deff, which keeps it inside [0, 1]. When every
+    sample agrees (p = 0 or 1) the design effect is undefined and each case
+    counts as one sample. Never narrower than the independent-samples interval.
+    """
+    pairs = [(n, y) for n, y in per_case if n > 0]
+    cases = len(pairs)
+    total = sum(n for n, _ in pairs)
+    passed = sum(y for _, y in pairs)
+    if total == 0:
+        return (None, None)
+    p = passed / total
+    if cases < 2:
+        return wilson_interval(p, 1.0, confidence)  # one case: one sample
+    iid = p * (1.0 - p) / total
+    if iid == 0.0:
+        n_eff = float(cases)
+    else:
+        residuals = math.fsum((y - p * n) ** 2 for n, y in pairs)
+        clustered = cases / (cases - 1) * residuals / (total * total)
+        n_eff = total if clustered <= iid else total * iid / clustered
+    return wilson_interval(p * n_eff, n_eff, confidence)
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -90,27 +124,40 @@ def pass_at_k(samples: int, passed: int, k: int) -> float | None:
     return 1.0 - math.comb(samples - passed, k) / math.comb(samples, k)
 
 
-def repeat_metrics(per_case: Iterable[tuple[int, int]], k: int) -> dict[str, float | None]:
-    """Mean pass@1 and pass@k over cases, and the share of cases whose samples all agree."""
-    cases = 0
+def repeat_metrics(per_case: Iterable[tuple[int, int]], k: int) -> dict[str, float | int | None]:
+    """pass@1, pass@k and consistency, all over one set of cases.
+
+    The set is the cases with at least k error-free samples (the unbiased pass@k
+    needs k of them); pass@1 over a larger set than pass@k could come out above
+    it. `pass_at_k_cases` says how many cases that set holds, `cases_short` how
+    many were left out for having fewer than k samples.
+    """
+    counted = 0
+    short = 0
     at_1 = 0.0
     at_k = 0.0
-    counted_k = 0
     consistent = 0
     for samples, passed in per_case:
-        if samples == 0:
-            continue
-        cases += 1
-        at_1 += passed / samples
         value = pass_at_k(samples, passed, k)
-        if value is not None:
-            at_k += value
-            counted_k += 1
+        if value is None:
+            short += samples > 0
+            continue
+        counted += 1
+        at_1 += passed / samples
+        at_k += value
         consistent += passed in (0, samples)
-    if cases == 0:
-        return {"pass_at_1": None, "pass_at_k": None, "consistency": None}
+    if counted == 0:
+        return {
+            "pass_at_1": None,
+            "pass_at_k": None,
+            "consistency": None,
+            "pass_at_k_cases": 0,
+            "cases_short": short,
+        }
     return {
-        "pass_at_1": at_1 / cases,
-        "pass_at_k": at_k / counted_k if counted_k else None,
-        "consistency": consistent / cases,
+        "pass_at_1": at_1 / counted,
+        "pass_at_k": at_k / counted,
+        "consistency": consistent / counted,
+        "pass_at_k_cases": counted,
+        "cases_short": short,
     }

@@ -145,13 +145,28 @@ class Store:
     def __init__(self, path: Path | None = None):
         self.path = path or default_home() / "evals.sqlite"
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, isolation_level=None)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA busy_timeout=5000")
-        self.db.executescript(SCHEMA)
-        self._migrate()
+        db = None
+        try:
+            db = sqlite3.connect(self.path, isolation_level=None)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA busy_timeout=5000")  # first: the next statements may wait
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(SCHEMA)
+            self.db = db
+            self._migrate()
+        except sqlite3.DatabaseError as exc:  # also OperationalError: locked, cannot open
+            if db is not None:
+                db.close()
+            from evals.errors import InputError
+
+            if getattr(exc, "sqlite_errorname", "") in ("SQLITE_NOTADB", "SQLITE_CORRUPT"):
+                what = "is not an evals store"
+            else:
+                what = "cannot be opened as the evals store"
+            raise InputError(
+                f"{self.path} {what} ({exc}): move it away or set EVALS_HOME to another folder"
+            ) from None
 
     def _migrate(self) -> None:
         for table, columns in _ADDED_COLUMNS.items():
@@ -225,6 +240,14 @@ class Store:
         if not errors:
             query += " AND error IS NULL"
         return self.db.execute(query, (run_id,)).fetchone()[0]
+
+    def count_answered(self, run_id: str) -> int:
+        """Samples whose request got an answer (a grader error still had one)."""
+        return self.db.execute(
+            "SELECT COUNT(*) FROM results WHERE run_id = ? AND role = 'sample' "
+            "AND (error IS NULL OR error_class = 'grader')",
+            (run_id,),
+        ).fetchone()[0]
 
     def count_group(self, run_id: str, suite: str, prompt: str, model: str) -> int:
         """Error-free samples of one (suite, prompt, model) group."""
@@ -300,8 +323,9 @@ class Store:
                    SUM(completion_tokens) AS completion_tokens,
                    SUM(reasoning_tokens) AS reasoning_tokens,
                    SUM(cost_usd) AS cost_usd,
-                   SUM(error IS NULL AND cost_usd IS NULL
-                       AND (prompt_tokens IS NOT NULL OR audio_s IS NOT NULL)) AS unpriced,
+                   SUM(error IS NULL AND cost_usd IS NULL) AS unpriced,
+                   SUM(role = 'sample' AND error IS NULL AND prompt_tokens IS NULL
+                       AND audio_s IS NULL) AS no_usage,
                    SUM(spend_usd) AS spend_usd,
                    SUM(cache_hit) AS cache_hits,
                    SUM(MAX(attempts - 1, 0)) AS retries,
@@ -315,6 +339,18 @@ class Store:
             """,
             (run_id,),
         ).fetchall()
+
+    def error_kinds(
+        self, run_id: str, suite: str, prompt: str, model: str
+    ) -> list[tuple[str, int, str]]:
+        """(error class, count, one message) per kind of error in a group, commonest first."""
+        rows = self.db.execute(
+            "SELECT COALESCE(error_class, 'error'), COUNT(*), MIN(error) FROM results "
+            "WHERE run_id = ? AND suite = ? AND prompt = ? AND model = ? "
+            "AND error IS NOT NULL AND role = 'sample' GROUP BY 1 ORDER BY 2 DESC, 1",
+            (run_id, suite, prompt, model),
+        )
+        return [(kind, count, message) for kind, count, message in rows]
 
     def timing_percentile(
         self, run_id: str, suite: str, prompt: str, model: str, column: str, q: float

@@ -11,10 +11,17 @@ def validate_file(path: Path) -> str:
     """Check one file; return a one-line description, or raise InputError."""
     tree = load_yaml(path)
     if isinstance(tree, dict) and "endpoints" in tree:
+        from evals.endpoints.client import missing_key
         from evals.runner import load_runner
 
         profile = load_runner(path)
-        return f"runner profile, {len(profile.models)} models"
+        unset = [
+            spec.api_key_env
+            for name, spec in sorted(profile.endpoints.items())
+            if missing_key(name, spec)
+        ]
+        note = f"; not set here: {', '.join(unset)} (a run needs them)" if unset else ""
+        return f"runner profile, {len(profile.models)} models{note}"
     from evals.suite import check_cases, load_suite
 
     suite = load_suite(path)

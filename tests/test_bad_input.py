@@ -166,3 +166,24 @@ def test_expect_tool_calls_alone_is_a_grader(tmp_path: Path) -> None:
     )
     result = evals_cli(tmp_path, "validate", str(suite))
     assert result.returncode == 0, result.stderr  # no `graders:` needed for tool calls
+
+
+def test_missing_api_key_is_found_before_a_run_is_created(tmp_path: Path) -> None:
+    suite = write(tmp_path / "s.yaml", GOOD_SUITE)
+    runner = write(
+        tmp_path / "r.yaml", RUNNER.replace('v1"}', 'v1", api_key_env: EVALS_TEST_MISSING_KEY}')
+    )
+    env = {"EVALS_TEST_MISSING_KEY": ""}
+    dry = evals_cli(tmp_path, "run", str(suite), "-r", str(runner), "--dry-run", env=env)
+    assert dry.returncode == 2 and "Traceback" not in dry.stderr, dry.stderr
+    assert "EVALS_TEST_MISSING_KEY" in dry.stderr and "plan:" not in dry.stderr
+    real = evals_cli(tmp_path, "run", str(suite), "-r", str(runner), env=env)
+    assert real.returncode == 2 and "run:" not in real.stderr, real.stderr
+    runs = evals_cli(tmp_path, "runs", "--json")
+    assert runs.stdout.strip() in ("", "[]"), runs.stdout  # no run was created
+    checked = evals_cli(tmp_path, "validate", str(runner), env=env)
+    assert checked.returncode == 0 and "not set here: EVALS_TEST_MISSING_KEY" in checked.stdout
+    with_key = evals_cli(
+        tmp_path, "validate", str(runner), env={"EVALS_TEST_MISSING_KEY": "sk-test-123"}
+    )
+    assert "not set" not in with_key.stdout and "sk-test-123" not in with_key.stdout

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import copy
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -11,7 +15,10 @@ from evals.endpoints.capabilities import (
     adapt_request,
     capabilities_for,
     known_families,
+    reasoning_effort_problem,
 )
+from evals.errors import InputError
+from evals.runner import load_runner
 
 MSGS = [
     {"role": "system", "content": "Reply with the number only."},
@@ -209,3 +216,206 @@ def test_inputs_not_mutated() -> None:
         new_params.get("extra_body", {}).setdefault("b", 1)
         msgs[0]["content"] = "changed"
     assert messages == before_m and params == before_p
+
+
+# --- reasoning_effort values per family ---------------------------------------------
+
+O_SERIES = ("low", "medium", "high")
+GPT5 = ("minimal", "low", "medium", "high")
+
+
+@pytest.mark.parametrize(
+    ("model", "efforts"),
+    [
+        ("o1", O_SERIES),
+        ("o3", O_SERIES),
+        ("o3-mini-2025-01-31", O_SERIES),
+        ("o4-mini", O_SERIES),
+        ("gpt-5", GPT5),
+        ("gpt-5-mini", GPT5),
+        ("gpt-5-nano-2025-08-07", GPT5),
+        ("gpt-5.1", ("none", "low", "medium", "high")),
+        ("gpt-5.2", ("none", "low", "medium", "high", "xhigh")),
+        ("gpt-5.4", ("none", "low", "medium", "high", "xhigh")),
+        ("o1-mini", ()),
+        ("gpt-4o", ()),
+    ],
+)
+def test_reasoning_efforts_per_family(model: str, efforts: tuple[str, ...]) -> None:
+    caps = capabilities_for(model)
+    assert caps.reasoning_efforts == efforts
+    assert caps.reasoning_effort == bool(efforts)
+
+
+def test_effort_problem_names_value_and_allowed_values() -> None:
+    o3 = capabilities_for("o3-2025-04-16")
+    assert reasoning_effort_problem(o3, "high") is None
+    assert reasoning_effort_problem(o3, "minimal") == (
+        "reasoning_effort 'minimal' is not accepted; o3 takes low, medium, high"
+    )
+    assert reasoning_effort_problem(capabilities_for("gpt-5-mini"), "minimal") is None
+    assert reasoning_effort_problem(capabilities_for("gpt-5"), "none") == (
+        "reasoning_effort 'none' is not accepted; gpt-5 takes minimal, low, medium, high"
+    )
+    assert reasoning_effort_problem(capabilities_for("gpt-5.1"), "minimal") is not None
+    assert reasoning_effort_problem(capabilities_for("gpt-5.2"), "xhigh") is None
+    assert "not a string" in reasoning_effort_problem(o3, 2)
+
+
+def test_effort_unchecked_for_unknown_models_and_dropped_for_classic() -> None:
+    local = capabilities_for("qwen3-8b", {"reasoning_effort": True})
+    assert local.reasoning_effort and local.reasoning_efforts is None
+    assert reasoning_effort_problem(local, "anything") is None
+    assert reasoning_effort_problem(capabilities_for("qwen3-8b"), "minimal") is None
+    # gpt-4o takes none at all: not a value problem, adapt_request drops it.
+    assert reasoning_effort_problem(capabilities_for("gpt-4o"), "high") is None
+
+
+def test_effort_overrides_list_and_legacy_boolean() -> None:
+    # A list replaces the family's values (a table that is out of date).
+    caps = capabilities_for("o3", {"reasoning_efforts": ["low", "medium", "high", "xhigh"]})
+    assert caps.reasoning_efforts == ("low", "medium", "high", "xhigh") and caps.reasoning_effort
+    assert reasoning_effort_problem(caps, "xhigh") is None
+    caps = capabilities_for("qwen3-8b", {"reasoning_efforts": ["none", "high"]})
+    assert reasoning_effort_problem(caps, "low") == (
+        "reasoning_effort 'low' is not accepted; qwen3-8b takes none, high"
+    )
+    # The older boolean: true keeps the family's values, false drops the parameter.
+    assert capabilities_for("o3", {"reasoning_effort": True}).reasoning_efforts == O_SERIES
+    off = capabilities_for("o3", {"reasoning_effort": False})
+    assert not off.reasoning_effort and off.reasoning_efforts == ()
+    _, params, notes = adapt_request(MSGS, {"reasoning_effort": "high"}, off)
+    assert params == {} and "reasoning_effort dropped: not supported by o3" in notes
+    # true on a family without values: sent, unchecked.
+    on = capabilities_for("gpt-4o", {"reasoning_effort": True})
+    assert on.reasoning_effort and on.reasoning_efforts is None
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"reasoning_efforts": "low"},
+        {"reasoning_efforts": ["low", "low"]},
+        {"reasoning_efforts": ["", "low"]},
+        {"reasoning_efforts": [1]},
+        {"reasoning_effort": False, "reasoning_efforts": ["low"]},
+    ],
+)
+def test_effort_override_bad_value(bad: dict) -> None:
+    with pytest.raises(ValueError, match="reasoning_effort"):
+        capabilities_for("o3", bad)
+
+
+def test_disallowed_effort_from_suite_params_is_kept_with_a_note() -> None:
+    _, params, notes = adapt_request(MSGS, {"reasoning_effort": "minimal"}, capabilities_for("o3"))
+    assert params == {"reasoning_effort": "minimal"}
+    assert (
+        "reasoning_effort 'minimal' is not accepted; o3 takes low, medium, high: "
+        "o3 will likely reject the request"
+    ) in notes
+
+
+# --- the runner-profile check at load time ---------------------------------------------
+
+RUNNER_BAD_EFFORT = """\
+endpoints:
+  openai: {base_url: "https://api.openai.com/v1", api_key_env: OPENAI_API_KEY}
+models:
+  - {id: gpt-5-minimal, endpoint: openai, model: gpt-5, params: {reasoning_effort: minimal}}
+  - id: o3-high
+    endpoint: openai
+    model: o3
+    params:
+      max_tokens: 512
+      reasoning_effort: minimal
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "runner.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_load_runner_refuses_an_effort_the_family_does_not_take(tmp_path: Path) -> None:
+    path = _write(tmp_path, RUNNER_BAD_EFFORT)
+    with pytest.raises(InputError) as err:
+        load_runner(path)
+    assert err.value.line == 10  # the reasoning_effort line of o3-high
+    assert err.value.render() == (
+        f"{path}:10: model 'o3-high' (o3): reasoning_effort 'minimal' is not accepted; "
+        "o3 takes low, medium, high"
+    )
+
+
+def test_load_runner_accepts_allowed_and_unchecked_efforts(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        """\
+endpoints:
+  openai: {base_url: "https://api.openai.com/v1", api_key_env: OPENAI_API_KEY}
+  local: {base_url: "http://127.0.0.1:8080/v1"}
+models:
+  - {id: o3-high, endpoint: openai, model: o3-2025-04-16, params: {reasoning_effort: high}}
+  - {id: nano-min, endpoint: openai, model: gpt-5-nano, params: {reasoning_effort: minimal}}
+  - {id: qwen, endpoint: local, params: {reasoning_effort: none},
+     capabilities: {reasoning_effort: true, max_tokens_param: max_completion_tokens}}
+  - {id: o3-xhigh, endpoint: openai, model: o3, params: {reasoning_effort: xhigh},
+     capabilities: {reasoning_efforts: [low, medium, high, xhigh]}}
+""",
+    )
+    assert [m.id for m in load_runner(path).models] == ["o3-high", "nano-min", "qwen", "o3-xhigh"]
+
+
+def test_load_runner_checks_the_judge_and_capability_overrides(tmp_path: Path) -> None:
+    head = 'endpoints:\n  openai: {base_url: "https://api.openai.com/v1"}\n'
+    models = "models:\n  - {id: a, endpoint: openai, model: gpt-4o}\n"
+    judge = "judge: {id: j, endpoint: openai, model: o4-mini, params: {reasoning_effort: max}}\n"
+    with pytest.raises(InputError, match=r"model 'j' \(o4-mini\): reasoning_effort 'max'") as e:
+        load_runner(_write(tmp_path, head + models + judge))
+    assert e.value.line == 5  # the judge line
+    typo = "models:\n  - {id: a, endpoint: openai, model: o3,\n     capabilities: {stopp: true}}\n"
+    with pytest.raises(InputError, match="model 'a': .*unknown key 'stopp'") as e:
+        load_runner(_write(tmp_path, head + typo))
+    assert e.value.line == 5
+
+
+def test_validate_cli_exits_2_naming_the_values(tmp_path: Path) -> None:
+    path = _write(tmp_path, RUNNER_BAD_EFFORT)
+    proc = subprocess.run(
+        [sys.executable, "-m", "evals", "validate", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert (
+        f"error: {path}:10: model 'o3-high' (o3): reasoning_effort 'minimal' is not accepted; "
+        "o3 takes low, medium, high"
+    ) in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_suite_reasoning_effort_the_model_rejects_stops_before_the_run(tmp_path: Path) -> None:
+    suite = tmp_path / "s.yaml"
+    suite.write_text(
+        "name: t\nprompt: 'What is {{ a }}?'\nparams: {reasoning_effort: minimal}\n"
+        "cases:\n  - {vars: {a: 1}, expect: '1'}\ngraders:\n  - {type: exact}\n"
+    )
+    runner = _write(
+        tmp_path,
+        'endpoints:\n  sim: {base_url: "http://127.0.0.1:9/v1"}\n'
+        "models:\n  - {id: r, endpoint: sim, model: o3}\n",
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "evals", "run", str(suite), "-r", str(runner), "--dry-run"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env={**os.environ, "EVALS_HOME": str(tmp_path / ".evals")},
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "suite 't' params: reasoning_effort 'minimal' is not accepted" in proc.stderr
+    assert "o3 takes low, medium, high" in proc.stderr and "Traceback" not in proc.stderr

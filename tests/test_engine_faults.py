@@ -89,7 +89,8 @@ def test_final_failures_are_recorded_not_scored(tmp_path: Path) -> None:
             "--summary-json",
             "s.json",
         )
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 3, result.stderr  # nothing succeeded: incomplete
+    assert "no request succeeded" in result.stderr
     log = chat_log(tmp_path / "sim.jsonl")
     assert len(log) == 4 * 3  # four cases, three attempts each, then given up
     row = _rows(tmp_path)["m-down"]
@@ -112,7 +113,8 @@ def test_client_errors_are_not_retried(tmp_path: Path) -> None:
             "--summary-json",
             "s.json",
         )
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 3, result.stderr  # nothing succeeded: incomplete
+    assert "no request succeeded" in result.stderr
     log = chat_log(tmp_path / "sim.jsonl")
     assert len(log) == 2 and {e["status"] for e in log} == {404}
     assert {r["error_class"] for r in stored_results(tmp_path)} == {"client:404"}
@@ -166,7 +168,8 @@ def test_per_request_deadline(tmp_path: Path) -> None:
             "--prompt",
             "terse",
         )
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 3, result.stderr  # nothing succeeded: incomplete
+    assert "no request succeeded" in result.stderr
     [stored] = stored_results(tmp_path)
     assert stored["error_class"] == "deadline" and "deadline of 1.2 s" in stored["error"]
     assert stored["attempts"] == len(chat_log(tmp_path / "sim.jsonl")) <= 3

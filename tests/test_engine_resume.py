@@ -160,3 +160,39 @@ def test_cache_replays_and_repeats_are_distinct_samples(tmp_path: Path) -> None:
 
 def first_run_id(result: subprocess.CompletedProcess) -> str:
     return result.stderr.splitlines()[0].split("run: ")[1]
+
+
+SIM_RUNNER = str(REPO / "runners/sim.yaml")
+
+
+def test_budget_stop_on_the_sim_profile_resumes_as_printed(tmp_path: Path) -> None:
+    # runners/sim.yaml also holds embeddings and transcription models that the
+    # quickstart suite gives nothing to do: the printed resume must still work.
+    first = evals_cli(tmp_path, "run", QUICKSTART, "-r", SIM_RUNNER, "--max-cost", "0.00003")
+    assert first.returncode == 3, first.stderr
+    run_id = first_run_id(first)
+    hint = f"evals run --resume {run_id}"
+    assert hint in first.stderr
+    second = evals_cli(
+        tmp_path, "run", "--resume", run_id, "--max-cost", "1", "--summary-json", "s.json"
+    )
+    assert second.returncode == 0, second.stderr
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["complete"] is True
+    # 10 cases x 2 prompts x the profile's 2 chat models, each stored once
+    rows = [r for r in stored_results(tmp_path) if r["run_id"] == run_id]
+    assert len(rows) == 40 and all(r["error"] is None for r in rows)
+
+
+def test_cache_hits_across_runs_of_a_served_endpoint(tmp_path: Path) -> None:
+    # `evals run` starts the sim on a new free port each time: the cache must
+    # not depend on the port.
+    args = ("run", QUICKSTART, "-r", SIM_RUNNER, "-m", "sim-good", "--limit", "3")
+    first = evals_cli(tmp_path, *args, "--summary-json", "a.json")
+    assert first.returncode == 0, first.stderr
+    second = evals_cli(tmp_path, *args, "--summary-json", "b.json")
+    assert second.returncode == 0, second.stderr
+    rows = [r for r in stored_results(tmp_path) if r["run_id"] == first_run_id(second)]
+    assert len(rows) == 6 and all(r["cache_hit"] == 1 for r in rows)
+    b = json.loads((tmp_path / "b.json").read_text())["rows"]
+    assert sum(row["cache_hits"] for row in b) == 6 and b[0]["spend_usd"] == 0.0

@@ -494,6 +494,26 @@ def test_combine_error_propagates() -> None:
     assert combined.reason == "regex: bad"
 
 
+def test_combine_clear_failure_beats_a_grader_error() -> None:
+    # "all must pass" is false once one grader fails outright: the case is a
+    # failure (it stays in the accuracy denominator), not an error.
+    results = [
+        GradeResult(False, 0.0, "exact: wrong"),
+        GradeResult(False, 0.0, "regex: bad", error=True),
+    ]
+    for ordered in (results, results[::-1]):
+        combined = combine(ordered)
+        assert not combined.passed and not combined.error
+        assert "exact: wrong" in combined.reason and "regex: bad" in combined.reason
+
+
+def test_all_group_clear_failure_beats_a_child_error() -> None:
+    spec = {"type": "all", "graders": [{"type": "exact"}, {"type": "contains", "value": "zz"}]}
+    result = grade(spec, "hello", expect=None)  # exact has no expectation: an error
+    assert not result.passed and not result.error
+    assert "could not grade" not in result.reason and "1 of 2 failed" in result.reason
+
+
 def test_combine_empty_is_error() -> None:
     combined = combine([])
     assert combined.error and not combined.passed

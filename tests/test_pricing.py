@@ -49,7 +49,7 @@ def test_strip_snapshot_needs_a_base() -> None:
 
 def test_bundled_has_every_listed_model_with_source_and_date() -> None:
     expected = {
-        "gpt-4o", "gpt-4o-mini", "o1", "o3", "o3-mini", "o4-mini", "gpt-4.1",
+        "gpt-4o", "gpt-4o-2024-05-13", "gpt-4o-mini", "o1", "o3", "o3-mini", "o4-mini", "gpt-4.1",
         "gpt-4.1-mini", "gpt-4.1-nano", "gpt-5", "gpt-5-mini", "gpt-5-nano", "gpt-5.1",
         "gpt-5.2", "gpt-5.4", "gpt-5.4-mini", "gpt-5.4-nano", "gpt-5.5",
         "text-embedding-3-small", "text-embedding-3-large", "whisper-1",
@@ -92,24 +92,75 @@ def test_lookup_snapshot_and_unknown() -> None:
     assert "smollm2" not in BUNDLED
 
 
+def test_dated_snapshot_with_its_own_price() -> None:
+    # OpenAI pricing: gpt-4o-2024-05-13 $5.00 in / $15.00 out per 1M, no cached rate,
+    # Batch API half (2.50 / 7.50); gpt-4o-2024-08-06 is gpt-4o's $2.50 / $10.00,
+    # cached $1.25.
+    may = BUNDLED.lookup("gpt-4o-2024-05-13")
+    assert (may.input, may.output, may.cached_input) == (5.00, 15.00, None)
+    assert (may.batch_input, may.batch_output) == (2.50, 7.50)
+    assert may.source and may.as_of
+    assert BUNDLED.resolve("gpt-4o-2024-05-13")[0] == "gpt-4o-2024-05-13"
+    key, aug = BUNDLED.resolve("gpt-4o-2024-08-06")
+    assert key == "gpt-4o"
+    assert (aug.input, aug.output, aug.cached_input) == (2.50, 10.00, 1.25)
+    # 10000 prompt (2000 of them cached, billed at the input rate: no discount) and
+    # 1000 completion: 10000 * 5.00 + 1000 * 15.00 = 50000 + 15000 = 65000 -> 0.065
+    usage = Usage(prompt_tokens=10_000, cached_tokens=2_000, completion_tokens=1_000)
+    assert cost_usd(usage, may) == pytest.approx(0.065)
+    # The same usage on 2024-08-06: 8000 * 2.50 + 2000 * 1.25 + 1000 * 10.00
+    # = 20000 + 2500 + 10000 = 32500 -> 0.0325
+    assert cost_usd(usage, aug) == pytest.approx(0.0325)
+
+
 # --- overrides ----------------------------------------------------------------
 
 
-def test_override_merges_over_bundled_entry() -> None:
-    table = BUNDLED.with_overrides({"o3-mini": {"output": 5.0}})
-    price = table.lookup("o3-mini")
-    assert (price.input, price.cached_input, price.output) == (1.10, 0.55, 5.0)
-    assert price.source.startswith("runner profile override")
-    # The snapshot resolves to the overridden family entry.
-    assert table.lookup("o3-mini-2025-01-31").output == 5.0
+def test_partial_override_replaces_the_entry() -> None:
+    table = BUNDLED.with_overrides(
+        {"gpt-4o-mini": {"input": 0.2, "output": 0.8}}, "runner profile runners/x.yaml"
+    )
+    price = table.lookup("gpt-4o-mini")
+    # Nothing of the bundled entry (cached 0.075, batch 0.075/0.30, its date) survives.
+    assert price == Price(input=0.2, output=0.8, source="runner profile runners/x.yaml")
+    assert table.resolve("gpt-4o-mini") == ("gpt-4o-mini", price)
+    assert table.overridden == {"gpt-4o-mini"}
+    assert table.as_of == BUNDLED.as_of  # the bundled table's date, unchanged
+    # Cached tokens bill at the override's input rate: 10000 * 0.2 + 1000 * 0.8
+    # = 2000 + 800 = 2800 -> 0.0028 (not 6000 * 0.2 + 4000 * 0.075 + 800 = 2300).
+    usage = Usage(prompt_tokens=10_000, cached_tokens=4_000, completion_tokens=1_000)
+    assert cost_usd(usage, price) == pytest.approx(0.0028)
+    # No batch rate was given, so a batch cost is unknown (not gpt-4o-mini's 0.075).
+    assert cost_usd(usage, price, batch=True) is None
     # The bundled table is untouched.
-    assert BUNDLED.lookup("o3-mini").output == 4.40
+    assert BUNDLED.lookup("gpt-4o-mini").cached_input == 0.075
+    assert BUNDLED.overridden == frozenset()
 
 
-def test_override_for_snapshot_id_merges_over_its_family() -> None:
-    table = BUNDLED.with_overrides({"gpt-4o-2024-05-13": {"input": 5.0, "output": 15.0}})
-    snap = table.lookup("gpt-4o-2024-05-13")
-    assert (snap.input, snap.output, snap.cached_input) == (5.0, 15.0, 1.25)
+def test_override_keeps_its_own_date_and_source() -> None:
+    table = BUNDLED.with_overrides(
+        {"o3-mini": {"input": 1.0, "output": 4.0, "as_of": "2026-12-01", "source": "contract"}}
+    )
+    price = table.lookup("o3-mini")
+    assert (price.as_of, price.source, price.cached_input) == ("2026-12-01", "contract", None)
+    # A snapshot resolves to the overriding family entry.
+    assert table.resolve("o3-mini-2025-01-31") == ("o3-mini", price)
+    assert BUNDLED.with_overrides({"o3-mini": {"input": 1.0}}).lookup("o3-mini").source == (
+        "runner profile"
+    )
+
+
+def test_override_without_input_is_refused_for_a_bundled_model_too() -> None:
+    with pytest.raises(ValueError, match="needs 'input'.*replaces the bundled entry"):
+        BUNDLED.with_overrides({"o3-mini": {"output": 5.0}})
+
+
+def test_override_for_snapshot_id_does_not_inherit_from_its_family() -> None:
+    table = BUNDLED.with_overrides({"gpt-4o-2024-11-20": {"input": 3.0, "output": 12.0}})
+    snap = table.lookup("gpt-4o-2024-11-20")
+    assert (snap.input, snap.output, snap.cached_input, snap.batch_input) == (
+        3.0, 12.0, None, None
+    )  # fmt: skip
     assert table.lookup("gpt-4o").input == 2.50
 
 
@@ -230,3 +281,73 @@ def test_audio_cost() -> None:
     assert audio_cost_usd(None, whisper) is None
     # A per-minute price has no token rates: token cost is unknown, not 0.
     assert cost_usd(Usage(prompt_tokens=10, completion_tokens=10), whisper) is None
+
+
+# --- the prices a run used, recorded at its start ---------------------------------
+
+SUITE = """\
+name: tiny
+prompt:
+  - {role: user, content: "Say {{ word }}."}
+cases: [{vars: {word: hi}, expect: hi}]
+graders: [{type: exact}]
+"""
+
+RUNNER = """\
+endpoints:
+  openai: {base_url: "https://api.openai.com/v1", api_key_env: OPENAI_API_KEY}
+models:
+  - {id: mini-negotiated, endpoint: openai, model: gpt-4o-mini}
+  - {id: gpt-4o-2024-08-06, endpoint: openai}
+  - {id: old-4o, endpoint: openai, model: gpt-4o-2024-05-13}
+  - {id: local, endpoint: openai, model: smollm2-135m}
+judge: {id: judge, endpoint: openai, model: gpt-4o-mini}
+pricing:
+  gpt-4o-mini: {input: 0.2, output: 0.8}
+"""
+
+
+def _summary_of(tmp_path, config: dict) -> dict:
+    from evals.report.summary import build_summary
+    from evals.store import Store
+
+    store = Store(tmp_path / "evals.sqlite")
+    try:
+        store.start_run("r1", ["tiny"], "2026-12-01T00:00:00+00:00", config)
+        store.finish_run("r1", "2026-12-01T00:01:00+00:00", True)
+        return build_summary(store, "r1")
+    finally:
+        store.close()
+
+
+def test_summary_says_where_each_price_came_from(tmp_path, monkeypatch) -> None:
+    from evals.run import RunOptions, prepare, run_config
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-used")  # nothing is sent
+
+    (tmp_path / "tiny.yaml").write_text(SUITE)
+    (tmp_path / "runner.yaml").write_text(RUNNER)
+    options = RunOptions(suite_paths=[tmp_path / "tiny.yaml"], runner_path=tmp_path / "runner.yaml")
+    config = run_config(options, prepare(options))
+    summary = _summary_of(tmp_path, config)
+
+    assert summary["prices_as_of"] == "2026-11-25"  # still the bundled table's date
+    runner = {"model": "mini-negotiated", "priced_as": "gpt-4o-mini", "source": "runner",
+              "as_of": None, "input": 0.2, "output": 0.8, "cached_input": None}  # fmt: skip
+    assert summary["prices"] == [
+        runner,
+        {"model": "gpt-4o-2024-08-06", "priced_as": "gpt-4o", "source": "bundled",
+         "as_of": "2026-11-25", "input": 2.50, "output": 10.00, "cached_input": 1.25},
+        {"model": "old-4o", "priced_as": "gpt-4o-2024-05-13", "source": "bundled",
+         "as_of": "2026-11-25", "input": 5.00, "output": 15.00, "cached_input": None},
+        {"model": "local", "priced_as": None, "source": None,
+         "as_of": None, "input": None, "output": None, "cached_input": None},
+        {**runner, "model": "judge"},
+    ]  # fmt: skip
+
+
+def test_summary_of_a_run_recorded_before_prices_were_kept(tmp_path) -> None:
+    summary = _summary_of(tmp_path, {"suite_kinds": {"tiny": "chat"}, "prices_as_of": "2025-01-01"})
+    assert summary["prices_as_of"] == "2025-01-01"
+    assert "prices" not in summary
+    assert summary["rows"] == []

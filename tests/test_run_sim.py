@@ -174,7 +174,8 @@ def test_unadapted_reasoning_request_fails_once_with_the_error_recorded(
         "--summary-json",
         "s.json",
     )
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 3, result.stderr  # nothing succeeded: incomplete
+    assert "no request succeeded" in result.stderr and "client:400" in result.stdout
     chats = chat_log(tmp_path / "sim.jsonl")
     assert len(chats) == 3 and {e["status"] for e in chats} == {400}  # a 400 is never retried
     row = json.loads((tmp_path / "s.json").read_text())["rows"][0]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+import random
 
 import pytest
 
-from evals.stats import mean, percentile, wilson_interval
+from evals.stats import clustered_interval, mean, percentile, repeat_metrics, wilson_interval
 
 Z95 = 1.959963984540054
 
@@ -104,4 +105,61 @@ def test_pass_at_k_by_hand() -> None:
     metrics = repeat_metrics([(3, 3), (3, 0), (3, 1)], k=3)
     assert metrics["pass_at_1"] == pytest.approx((1 + 0 + 1 / 3) / 3)
     assert metrics["pass_at_k"] == pytest.approx((1 + 0 + 1) / 3)
+    assert metrics["consistency"] == pytest.approx(2 / 3)
+
+
+def test_clustered_interval_by_hand() -> None:
+    # 4 cases x 3 repeats, two always pass, two always fail: N = 12, p = 0.5.
+    # residuals (3 - 1.5)^2 x 4 = 9; clustered var = 4/3 * 9 / 144 = 1/12;
+    # iid var = 0.25 / 12 = 1/48; design effect 4, so n_eff = 12 / 4 = 3, and Wilson
+    # at p = 0.5, n = 3:
+    # centre 0.5, half = z * sqrt(0.25/3 + z^2/36) / (1 + z^2/3).
+    z = 1.959963984540054
+    half = z * (0.25 / 3 + z * z / 36) ** 0.5 / (1 + z * z / 3)
+    low, high = clustered_interval([(3, 3), (3, 0), (3, 3), (3, 0)])
+    assert low == pytest.approx(0.5 - half, abs=1e-12)
+    assert high == pytest.approx(0.5 + half, abs=1e-12)
+    # never narrower than treating the 12 samples as independent
+    iid_low, iid_high = wilson_interval(6, 12)
+    assert low < iid_low and high > iid_high
+
+
+def test_clustered_interval_edges() -> None:
+    assert clustered_interval([]) == (None, None)
+    # all pass: each case counts once, Wilson 4/4 rather than 12/12
+    assert clustered_interval([(3, 3)] * 4) == wilson_interval(4, 4)
+    # no spread between cases: the interval of 20 independent samples
+    low, high = clustered_interval([(2, 1)] * 10)  # every case half: no between-case spread
+    assert (low, high) == pytest.approx(wilson_interval(10, 20))
+
+
+def test_clustered_interval_covers_when_case_difficulty_varies() -> None:
+    # Cases drawn from a population of difficulties (Beta(0.5, 0.5): many easy and
+    # many hard cases), 5 repeats each. The target is the population pass rate, 0.5.
+    rng = random.Random(7)
+    trials, cases, repeats = 1000, 40, 5
+    covered_clustered = covered_pooled = 0
+    for _ in range(trials):
+        per_case = []
+        for _ in range(cases):
+            q = rng.betavariate(0.5, 0.5)
+            per_case.append((repeats, sum(rng.random() < q for _ in range(repeats))))
+        low, high = clustered_interval(per_case)
+        covered_clustered += low <= 0.5 <= high
+        low, high = wilson_interval(sum(y for _, y in per_case), cases * repeats)
+        covered_pooled += low <= 0.5 <= high
+    assert 0.92 <= covered_clustered / trials <= 0.98
+    assert covered_pooled / trials < 0.8  # pooling repeats as independent under-covers
+
+
+def test_pass_at_k_and_pass_at_1_share_their_cases() -> None:
+    # case A 0/3; case B 2/2 plus one error (so 2 error-free samples): only A has
+    # the 3 samples pass@3 needs, so both are over A alone.
+    metrics = repeat_metrics([(3, 0), (2, 2)], 3)
+    assert metrics["pass_at_1"] == 0.0 and metrics["pass_at_k"] == 0.0
+    assert metrics["pass_at_k_cases"] == 1 and metrics["cases_short"] == 1
+    # with every case complete, pass@k >= pass@1
+    metrics = repeat_metrics([(3, 1), (3, 0), (3, 3)], 3)
+    assert metrics["pass_at_1"] == pytest.approx((1 / 3 + 0 + 1) / 3)
+    assert metrics["pass_at_k"] == pytest.approx(2 / 3)
     assert metrics["consistency"] == pytest.approx(2 / 3)

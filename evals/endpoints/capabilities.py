@@ -16,7 +16,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, StrictBool, ValidationError
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, ValidationError, field_validator
 
 from evals.modelnames import resolve_family
 
@@ -30,7 +30,10 @@ class Capabilities:
 
     `system_role`: the role to send system instructions as; "user" means the
     model accepts neither system nor developer, so they are folded into the
-    first user message. `model` and `family` only label notes and reports.
+    first user message. `reasoning_effort`: whether the parameter is sent at all
+    (else it is dropped with a note); `reasoning_efforts`: the values it takes,
+    or None when they are not known (then any value is sent as written).
+    `model` and `family` only label notes and reports.
     """
 
     max_tokens_param: MaxTokensParam = "max_tokens"
@@ -39,6 +42,7 @@ class Capabilities:
     system_role: SystemRole = "system"
     reasoning_effort: bool = False
     stop: bool = True
+    reasoning_efforts: tuple[str, ...] | None = None
     model: str = ""
     family: str | None = None
 
@@ -53,7 +57,20 @@ class _CapsEntry(BaseModel):
     top_p: StrictBool | None = None
     system_role: SystemRole | None = None
     reasoning_effort: StrictBool | None = None
+    """Legacy switch: false = never send it; true = send it (values as the family's)."""
     stop: StrictBool | None = None
+    reasoning_efforts: list[StrictStr] | None = None
+    """The reasoning_effort values accepted; [] = the parameter is not accepted."""
+
+    @field_validator("reasoning_efforts")
+    @classmethod
+    def _distinct_names(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            if any(not v.strip() for v in value):
+                raise ValueError("values must be non-empty strings")
+            if len(set(value)) != len(value):
+                raise ValueError("values must not repeat")
+        return value
 
 
 _FIELDS = tuple(_CapsEntry.model_fields)
@@ -76,6 +93,33 @@ def _parse(raw: Any, what: str) -> dict[str, Any]:
             ) from None
         raise ValueError(f"{what}: {key!r} {err['msg']}") from None
     return {k: v for k, v in entry.model_dump(exclude_unset=True).items() if v is not None}
+
+
+def _apply(caps: Capabilities, given: Mapping[str, Any], what: str) -> Capabilities:
+    """`caps` with the fields of one parsed entry; reconciles the two effort keys.
+
+    `reasoning_efforts: [...]` sets the accepted values (and `reasoning_effort`
+    to whether there are any). The older boolean alone keeps working: false
+    drops the parameter; true sends it, checked against the family's values
+    when the family has some, else unchecked.
+    """
+    fields = dict(given)
+    efforts = fields.pop("reasoning_efforts", None)
+    switch = fields.pop("reasoning_effort", None)
+    caps = replace(caps, **fields)
+    if efforts is not None:
+        if switch is not None and switch != bool(efforts):
+            raise ValueError(
+                f"{what}: reasoning_effort: {str(switch).lower()} contradicts "
+                f"reasoning_efforts: [{', '.join(efforts)}]"
+            )
+        return replace(caps, reasoning_effort=bool(efforts), reasoning_efforts=tuple(efforts))
+    if switch is False:
+        return replace(caps, reasoning_effort=False, reasoning_efforts=())
+    if switch is True:
+        known = caps.reasoning_efforts or None  # a family without values: unchecked
+        return replace(caps, reasoning_effort=True, reasoning_efforts=known)
+    return caps
 
 
 @lru_cache(maxsize=1)
@@ -111,10 +155,30 @@ def capabilities_for(model: str, overrides: Mapping[str, Any] | None = None) -> 
     family = resolve_family(model, table)
     caps = Capabilities(model=model, family=family)
     if family is not None:
-        caps = replace(caps, **table[family])
+        caps = _apply(caps, table[family], f"evals/data/models.yaml: {family}")
     if overrides:
-        caps = replace(caps, **_parse(overrides, f"capability override for {model!r}"))
+        what = f"capability override for {model!r}"
+        caps = _apply(caps, _parse(overrides, what), what)
     return caps
+
+
+def reasoning_effort_problem(caps: Capabilities, value: Any) -> str | None:
+    """Why `value` is not an accepted reasoning_effort for `caps`, or None if it is.
+
+    Only a model whose accepted values are known (its family in models.yaml, or
+    a `reasoning_efforts` override) is checked; a model that takes no
+    reasoning_effort at all is not a problem here (adapt_request drops it).
+    """
+    if not caps.reasoning_effort or caps.reasoning_efforts is None:
+        return None
+    if isinstance(value, str) and value in caps.reasoning_efforts:
+        return None
+    name = caps.family or caps.model or "this model"
+    shown = repr(value) if isinstance(value, str) else f"{value!r} (not a string)"
+    return (
+        f"reasoning_effort {shown} is not accepted; "
+        f"{name} takes {', '.join(caps.reasoning_efforts)}"
+    )
 
 
 def _text_of(content: Any) -> str:
@@ -184,7 +248,9 @@ def adapt_request(
     Renames max_tokens <-> max_completion_tokens (if both are given, keeps the
     one the model wants), drops unsupported temperature / top_p / stop /
     reasoning_effort, and maps system <-> developer or folds system into user.
-    Each note says what changed, for the report.
+    Each note says what changed, for the report. A reasoning_effort value the
+    model does not take is kept (changing it would change the experiment) with a
+    note; a runner profile that sets one is refused at load (evals.runner).
     """
     name = caps.model or caps.family or "this model"
     notes: list[str] = []
@@ -205,6 +271,10 @@ def adapt_request(
         if key in new_params and not getattr(caps, key):
             del new_params[key]
             notes.append(f"{key} dropped: not supported by {name}")
+    if "reasoning_effort" in new_params:
+        problem = reasoning_effort_problem(caps, new_params["reasoning_effort"])
+        if problem is not None:  # sent as written: the API's 400 shows as an error
+            notes.append(f"{problem}: {name} will likely reject the request")
 
     if caps.system_role == "user":
         new_messages = _fold_system(new_messages, name, notes)

@@ -25,17 +25,39 @@ class Endpoint:
     client: AsyncOpenAI
 
 
+def missing_key(name: str, spec: EndpointSpec) -> str | None:
+    """Why this endpoint cannot authenticate (its key variable is unset), or None."""
+    if spec.api_key_env is None or os.environ.get(spec.api_key_env):
+        return None
+    return (
+        f"endpoint '{name}' needs an API key: set the environment variable "
+        f"{spec.api_key_env} (the runner profile names it in api_key_env)"
+    )
+
+
 def read_api_key(name: str, spec: EndpointSpec) -> str:
     if spec.api_key_env is None:
         return PLACEHOLDER_KEY
-    key = os.environ.get(spec.api_key_env)
-    if not key:
-        raise InputError(
-            f"endpoint '{name}' needs an API key: set the environment variable "
-            f"{spec.api_key_env} (the runner profile names it in api_key_env)"
-        )
+    problem = missing_key(name, spec)
+    if problem:
+        raise InputError(problem)
+    key = os.environ[spec.api_key_env]
     register_secret(key)
     return key
+
+
+def cache_identity(name: str, spec: EndpointSpec) -> str:
+    """What the response cache knows an endpoint by.
+
+    A served endpoint gets a new free port every run, so its URL would make every
+    run a cache miss: it is known by its name and the command that starts it.
+    """
+    # The endpoint kind decides how usage is read (llama.cpp's timings), so a
+    # result cached under another kind is not replayed.
+    kind = f"#{spec.kind}" if spec.kind else ""
+    if spec.serve is None:
+        return spec.base_url + kind
+    return "served:" + name + ":" + " ".join(spec.serve.command) + kind
 
 
 def open_endpoint(name: str, spec: EndpointSpec, base_url: str) -> Endpoint:

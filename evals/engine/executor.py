@@ -16,7 +16,7 @@ from typing import Any
 import httpx2
 
 from evals.endpoints.client import Endpoint
-from evals.endpoints.usage import normalize_usage
+from evals.endpoints.usage import usage_of
 from evals.engine.limiter import EndpointLimiter
 from evals.engine.outcome import Outcome
 from evals.engine.retry import Failure, backoff_s, classify
@@ -35,8 +35,12 @@ class _Answer:
     ttft_s: float | None = None
 
 
-def _answer_from(content: bytes) -> _Answer:
-    """Read a chat completion body; a body of the wrong shape is a malformed response."""
+def _answer_from(content: bytes, kind: str | None = None) -> _Answer:
+    """Read a chat completion body; a body of the wrong shape is a malformed response.
+
+    `kind` is the endpoint's `kind:` (runner profile): it decides which
+    non-standard usage fields are trusted (`usage_of`).
+    """
     data = json.loads(content)
     try:
         choice = data["choices"][0]
@@ -48,7 +52,7 @@ def _answer_from(content: bytes) -> _Answer:
             output,
             message.get("tool_calls") or None,
             choice.get("finish_reason"),
-            normalize_usage(data.get("usage")),
+            usage_of(data, kind),
         )
     except (KeyError, IndexError, TypeError, AttributeError) as exc:
         raise ValueError(f"unexpected response shape: {exc!r}") from None
@@ -63,12 +67,13 @@ async def _attempt(endpoint: Endpoint, body: dict[str, Any], stream: bool, start
     errors, timeouts and connection faults still come from the SDK as usual.
     """
     client = endpoint.client
+    kind = endpoint.spec.kind
     if not stream:
         response = await client.post("/chat/completions", body=body, cast_to=httpx2.Response)
-        return _answer_from(response.content), response.headers
+        return _answer_from(response.content, kind), response.headers
     create = client.chat.completions.with_raw_response.create
     raw = await create(**body, stream=True, stream_options=STREAM_OPTIONS)
-    result = await read_stream(raw.parse(), started)
+    result = await read_stream(raw.parse(), started, kind)
     answer = _Answer(
         result.output, result.tool_calls, result.finish_reason, result.usage, result.ttft_s
     )

@@ -36,13 +36,15 @@ class Job:
 
 
 def request_hash(
-    base_url: str, body: dict[str, Any], repeat: int, tool_results: dict | None = None
+    endpoint_key: str, body: dict[str, Any], repeat: int, tool_results: dict | None = None
 ) -> str:
     """Canonical identity of a request: same inputs, same hash, whatever the key order.
 
-    Canned tool results shape the rest of a conversation, so they are part of it.
+    `endpoint_key` is the endpoint's cache identity (`cache_identity`), not its
+    live URL. Canned tool results shape the rest of a conversation, so they are
+    part of it.
     """
-    identity: dict[str, Any] = {"base_url": base_url, "body": body, "repeat": repeat}
+    identity: dict[str, Any] = {"base_url": endpoint_key, "body": body, "repeat": repeat}
     if tool_results is not None:
         identity["tool_results"] = tool_results
     payload = canonical_json(identity)
@@ -67,7 +69,7 @@ def build_body(
 def plan_model(
     suites: Sequence[Suite],
     model: ModelSpec,
-    base_url: str,
+    endpoint_key: str,
     prompts: Sequence[str] = (),
     repeat: int = 1,
     limit: int | None = None,
@@ -88,7 +90,7 @@ def plan_model(
                         model=model,
                         repeat=index,
                         body=body,
-                        request_hash=request_hash(base_url, body, index, case.tool_results),
+                        request_hash=request_hash(endpoint_key, body, index, case.tool_results),
                         stream=stream,
                         tool_results=case.tool_results,
                         kind=suite.kind,

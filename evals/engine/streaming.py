@@ -2,6 +2,12 @@
 
 A stream that ends without a finish reason was cut: that is a fault to retry,
 not an answer to grade.
+
+Usage comes from the last chunk that carries it, wherever the provider puts it:
+top-level `usage` (OpenAI, with `include_usage`; its chunk has no choices), Groq's
+`x_groq.usage` (on the chunk with the finish reason), llama-server's `timings`
+(read for `llama.cpp` endpoints only). The SDK's chunk models keep such unknown
+fields in `model_extra`, as plain dicts.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from evals.endpoints.usage import normalize_usage
+from evals.endpoints.usage import usage_of
 from evals.records import Usage
 
 
@@ -50,16 +56,26 @@ def _add_tool_deltas(calls: dict[int, _ToolCallParts], deltas: Any) -> None:
             parts.arguments.append(delta.function.arguments or "")
 
 
-async def read_stream(stream: Any, started: float) -> StreamResult:
-    """Consume an AsyncStream of ChatCompletionChunk (usage arrives in the last chunk)."""
+async def read_stream(stream: Any, started: float, kind: str | None = None) -> StreamResult:
+    """Consume an AsyncStream of ChatCompletionChunk (usage arrives in the last chunk).
+
+    `kind` is the endpoint's `kind:` from the runner profile (see `usage_of`).
+    """
     pieces: list[str] = []
     calls: dict[int, _ToolCallParts] = {}
     finish_reason = None
-    usage = None
+    usage_fields: dict[str, Any] = {}
     ttft = None
     async for chunk in stream:
         if chunk.usage is not None:
-            usage = chunk.usage
+            usage_fields["usage"] = chunk.usage.model_dump()
+        extra = chunk.model_extra
+        if extra:  # Groq's x_groq also comes in the first chunk, with only its id
+            groq = extra.get("x_groq")
+            if isinstance(groq, dict) and groq.get("usage") is not None:
+                usage_fields["x_groq"] = groq
+            if extra.get("timings") is not None:
+                usage_fields["timings"] = extra["timings"]
         if not chunk.choices:
             continue
         choice = chunk.choices[0]
@@ -79,6 +95,6 @@ async def read_stream(stream: Any, started: float) -> StreamResult:
         output="".join(pieces) if pieces or not calls else None,
         tool_calls=[calls[i].as_dict() for i in sorted(calls)] or None,
         finish_reason=finish_reason,
-        usage=normalize_usage(usage.model_dump() if usage is not None else None),
+        usage=usage_of(usage_fields, kind),
         ttft_s=ttft,
     )

@@ -105,15 +105,16 @@ class AllGrader(GroupGrader):
     def aggregate(self, results: Sequence[GradeResult]) -> Outcome:
         count = len(results)
         errors = [r for r in results if r.error]
+        failures = [r for r in results if not r.passed and not r.error]
+        if failures:  # a clear failure decides "all", whatever could not grade
+            return Outcome(
+                False,
+                f"{len(failures)} of {count} failed: {_reasons(failures + errors)}",
+                score=self.mean(results),
+            )
         if errors:
             return error(f"{len(errors)} of {count} could not grade: {_reasons(errors)}")
-        failures = [r for r in results if not r.passed]
-        score = self.mean(results)
-        if failures:
-            return Outcome(
-                False, f"{len(failures)} of {count} failed: {_reasons(failures)}", score=score
-            )
-        return Outcome(True, f"all {count} passed", score=score)
+        return Outcome(True, f"all {count} passed", score=self.mean(results))
 
 
 class AnyGrader(GroupGrader):

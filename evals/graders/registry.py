@@ -170,22 +170,26 @@ async def grade_all_async(
 def combine(results: Sequence[GradeResult]) -> GradeResult:
     """One case result: passes when all pass; score is the unweighted mean.
 
-    No results at all is an error, not a vacuous pass: a case nobody checked has
-    not passed anything.
+    A clear failure decides the case even when another grader could not grade:
+    "all must pass" is already false, so the case stays in the accuracy
+    denominator as a failure. Only when nothing failed outright does a grader
+    error make the case an error. No results at all is an error, not a vacuous
+    pass: a case nobody checked has not passed anything.
     """
     if not results:
         return GradeResult(
             False, 0.0, "no graders to apply: add a `graders:` list to the suite or case", True
         )
-    failures = [r for r in results if not r.passed or r.error]
+    errors = [r for r in results if r.error]
+    failures = [r for r in results if not r.passed and not r.error]
     score = sum(r.score for r in results) / len(results)
-    if failures:
-        reason = "; ".join(r.reason for r in failures)
+    if failures or errors:
+        reason = "; ".join(r.reason for r in failures + errors)
     else:
         reason = f"all {len(results)} grader{'s' if len(results) != 1 else ''} passed"
     return GradeResult(
-        passed=not failures,
+        passed=not failures and not errors,
         score=score,
         reason=reason,
-        error=any(r.error for r in results),
+        error=bool(errors) and not failures,
     )

@@ -180,19 +180,21 @@ def _row_view(row: Mapping[str, Any]) -> dict[str, Any]:
 def _mark_best(rows: list[dict[str, Any]]) -> None:
     """Best accuracy and cheapest cost (per case) within each suite; ties all marked.
 
-    Only suites with more than one row get marks: a lone row is trivially "best".
+    Only rows with at least one graded sample compete (a row whose every request
+    failed cost nothing and is not "cheapest"), only suites with more than one
+    such row get marks (a lone row is trivially "best"), and 0% is never "best".
     """
     by_suite: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
-        by_suite.setdefault(r["suite"], []).append(r)
+        if r["_acc"] is not None:
+            by_suite.setdefault(r["suite"], []).append(r)
     for group in by_suite.values():
         if len(group) < 2:
             continue
-        accs = [r["_acc"] for r in group if r["_acc"] is not None]
-        if accs:
-            best = max(accs)
+        best = max(r["_acc"] for r in group)
+        if best > 0:
             for r in group:
-                r["best_accuracy"] = r["_acc"] is not None and math.isclose(r["_acc"], best)
+                r["best_accuracy"] = math.isclose(r["_acc"], best)
         costs = [r["_per_case"] for r in group if r["_per_case"] is not None]
         if costs:
             cheapest = min(costs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from evals.stats import repeat_metrics, wilson_interval
+from evals.stats import clustered_interval, repeat_metrics, wilson_interval
 from evals.store import Store
 
 
@@ -28,8 +28,13 @@ def _row(store: Store, run_id: str, group: Any, kind: str = "chat") -> dict[str,
     errors = group["errors"] or 0
     passed = group["passed"] or 0
     graded = samples - errors
-    ci_low, ci_high = wilson_interval(passed, graded)
     key = (run_id, group["suite"], group["prompt"], group["model"])
+    if group["repeats"] > 1:  # repeats of a case are not independent samples
+        ci_low, ci_high = clustered_interval(store.per_case_passes(*key))
+        ci_method = "wilson_clustered_by_case"
+    else:
+        ci_low, ci_high = wilson_interval(passed, graded)
+        ci_method = "wilson"
 
     def pct(column: str, q: float) -> float | None:
         return store.timing_percentile(*key, column, q)
@@ -50,6 +55,7 @@ def _row(store: Store, run_id: str, group: Any, kind: str = "chat") -> dict[str,
         "accuracy": passed / graded if graded else None,
         "ci_low": ci_low,
         "ci_high": ci_high,
+        "ci_method": ci_method,
         "mean_score": group["mean_score"],
         "latency_p50_s": pct("latency_s", 50),
         "latency_p95_s": pct("latency_s", 95),
@@ -69,7 +75,14 @@ def _row(store: Store, run_id: str, group: Any, kind: str = "chat") -> dict[str,
         "tokens_per_s_p50": pct("tokens_per_s", 50),
         "repeats": group["repeats"],
         "audio_seconds": group["audio_s"],
+        # successes whose response carried no token counts: their cost is unknown
+        "samples_without_usage": group["no_usage"] or 0,
     }
+    if errors:
+        row["error_kinds"] = [
+            {"kind": kind, "count": count, "example": message}
+            for kind, count, message in store.error_kinds(*key)
+        ]
     if group["repeats"] > 1:
         row.update(repeat_metrics(store.per_case_passes(*key), group["repeats"]))
     if kind == "embeddings":
@@ -97,5 +110,9 @@ def build_summary(store: Store, run_id: str) -> dict[str, Any]:
     }
     summary["warnings"] = list(config.get("warnings", []))
     if config.get("prices_as_of"):
-        summary["prices_as_of"] = config["prices_as_of"]
+        summary["prices_as_of"] = config["prices_as_of"]  # the bundled table's date
+    if isinstance(config.get("prices"), list):
+        # Where each model's price came from (bundled or runner override), recorded at
+        # run start; absent for runs made before it was recorded.
+        summary["prices"] = config["prices"]
     return summary

@@ -21,6 +21,7 @@ def _cost(value: float | None) -> str:
 
 def print_summary(summary: dict[str, Any], file: TextIO) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=f"run {summary['run_id']}", title_justify="left")
@@ -74,5 +75,14 @@ def print_summary(summary: dict[str, Any], file: TextIO) -> None:
                 markup=False,
                 highlight=False,
             )
+    for row in summary["rows"]:
+        for kind in row.get("error_kinds", []):
+            where = f"{row['suite']} / {row['prompt']} / {row['model']}"
+            what = f"{kind['count']} of {row['samples']} {kind['kind']}: {kind['example']}"
+            console.print(
+                f"[red]errors:[/red] {escape(where)}: {escape(what)}",
+                markup=True,
+                highlight=False,
+            )
     for warning in summary.get("warnings", []):
-        console.print(f"[yellow]warning:[/yellow] {warning}", markup=True, highlight=False)
+        console.print(f"[yellow]warning:[/yellow] {escape(warning)}", markup=True, highlight=False)

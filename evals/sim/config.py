@@ -13,6 +13,8 @@ typo never silently changes a simulation)::
         reasoning_tokens: 0      # hidden tokens per answer at reasoning_effort=medium
         cache: false             # report prompt_tokens_details.cached_tokens
         usage_details: true      # false: omit *_tokens_details, like many providers
+        usage_style: openai      # where the counts go: openai | deepseek | groq | llama.cpp | none
+                                 # (see evals.sim.usage; `cache: true` makes cached counts > 0)
         rpm: null                # requests per minute (sliding 60 s window)
         tpm: null                # tokens per minute (prompt + completion tokens)
         insufficient_quota: false  # every request 429 insufficient_quota
@@ -81,6 +83,7 @@ class ModelConfig:
     reasoning_tokens: int = 0
     cache: bool = False
     usage_details: bool = True
+    usage_style: str = "openai"
     rpm: int | None = None
     tpm: int | None = None
     insufficient_quota: bool = False
@@ -119,6 +122,7 @@ BUILTIN_MODELS: dict[str, dict[str, Any]] = {
     "sim-transcribe-perfect": {"kind": "transcription", "accuracy": 1.0},
 }
 MODEL_KINDS = ("chat", "transcription")
+USAGE_STYLES = ("openai", "deepseek", "groq", "llama.cpp", "none")
 
 
 def _type_ok(value: Any, hint: Any) -> bool:
@@ -226,6 +230,12 @@ def _check_ranges(obj: Any, path: tuple[str | int, ...], fail: Fail) -> None:
             fail(f"{where}.{name}: must be within 0..1, got {value}", (*path, name))
     if obj.kind not in MODEL_KINDS:
         fail(f"{where}.kind: {obj.kind!r} is not one of {', '.join(MODEL_KINDS)}", (*path, "kind"))
+    if obj.usage_style not in USAGE_STYLES:
+        styles = ", ".join(USAGE_STYLES)
+        fail(
+            f"{where}.usage_style: {obj.usage_style!r} is not one of {styles}",
+            (*path, "usage_style"),
+        )
     for name in ("latency_ms", "latency_jitter_ms", "reasoning_tokens"):
         if getattr(obj, name) < 0:
             fail(f"{where}.{name}: must be >= 0", (*path, name))

@@ -3,6 +3,9 @@
 Streamed tool calls follow OpenAI's shape: a role frame with ``content: null``, then per call
 one frame with ``index``, ``id``, ``type`` and the function name (empty arguments), then the
 arguments in two frames (first half, second half), then the ``tool_calls`` finish frame.
+
+Provider-flavoured usage (``usage_style``, see ``evals.sim.usage``) adds llama-server's
+``timings`` and Groq's ``x_groq`` where those servers put them.
 """
 
 from __future__ import annotations
@@ -39,7 +42,16 @@ def completion(cid: str, created: int, model: str, ans: Answer, usage: dict[str,
         "service_tier": "default",
         "system_fingerprint": "fp_sim",
     }
+    if ans.usage_style == "llama.cpp":
+        payload["timings"] = ans.timings()
+    elif ans.usage_style == "groq":
+        payload["x_groq"] = {"id": groq_id(cid)}
     return json.dumps(payload).encode()
+
+
+def groq_id(cid: str) -> str:
+    """Groq's request id (``x_groq.id``) for a completion id."""
+    return "req_" + cid.removeprefix("chatcmpl-")
 
 
 def message(ans: Answer) -> dict[str, Any]:
@@ -79,7 +91,9 @@ def stream_events(
 ) -> list[bytes]:
     """SSE frames: role, content deltas, finish, optional usage chunk (choices []), [DONE].
 
-    Frames are assembled from a fixed prefix so each costs one small json.dumps.
+    Frames are assembled from a fixed prefix so each costs one small json.dumps. The ``groq``
+    style moves the usage into ``x_groq`` of the finish frame (no usage chunk); ``llama.cpp``
+    adds ``timings`` to the usage chunk.
     """
     head = json.dumps(
         {
@@ -91,24 +105,36 @@ def stream_events(
         }
     )[:-1]
     tail = ', "usage": null}\n\n' if include_usage else "}\n\n"
+    groq = ans.usage_style == "groq"
+    first_extra = f', "x_groq": {json.dumps({"id": groq_id(cid)})}' if groq else ""
 
-    def frame(delta: str, finish: str = "null") -> bytes:
+    def frame(delta: str, finish: str = "null", extra: str = "") -> bytes:
         choice = f'{{"index": 0, "delta": {delta}, "logprobs": null, "finish_reason": {finish}}}'
-        return f'data: {head}, "choices": [{choice}]{tail}'.encode()
+        return f'data: {head}, "choices": [{choice}]{extra}{tail}'.encode()
 
     text = ans.text
+    content = "null" if ans.tool_calls else '""'
+    role = f'{{"role": "assistant", "content": {content}, "refusal": null}}'
+    events = [frame(role, extra=first_extra)]
     if ans.tool_calls:
-        events = [frame('{"role": "assistant", "content": null, "refusal": null}')]
         events.extend(frame(delta) for delta in tool_call_deltas(ans.tool_calls))
     else:
-        events = [frame('{"role": "assistant", "content": "", "refusal": null}')]
         events.extend(
             frame('{"content": ' + json.dumps(text[i : i + CHUNK_CHARS]) + "}")
             for i in range(0, len(text), CHUNK_CHARS)
         )
-    events.append(frame("{}", json.dumps(ans.finish_reason)))
-    if include_usage:
-        events.append(f'data: {head}, "choices": [], "usage": {json.dumps(usage)}}}\n\n'.encode())
+    if groq:
+        x_groq = json.dumps({"id": groq_id(cid), "usage": usage})
+        events.append(frame("{}", json.dumps(ans.finish_reason), f', "x_groq": {x_groq}'))
+    else:
+        events.append(frame("{}", json.dumps(ans.finish_reason)))
+    if include_usage and not groq and usage is not None:
+        timings = ""
+        if ans.usage_style == "llama.cpp":
+            timings = f', "timings": {json.dumps(ans.timings())}'
+        events.append(
+            f'data: {head}, "choices": [], "usage": {json.dumps(usage)}{timings}}}\n\n'.encode()
+        )
     events.append(DONE_EVENT)
     return events
 

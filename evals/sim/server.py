@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import signal
 import sys
 import threading
 from http import HTTPStatus
 from typing import Any
 
+from evals.errors import InputError
 from evals.sim.api import App
 from evals.sim.config import SimConfig, load_config
 from evals.sim.reply import Reply
@@ -116,7 +118,11 @@ class Sim:
     @classmethod
     async def start(cls, host: str, port: int, config: SimConfig, log_path: str | None) -> Sim:
         sim = cls(App(config, log_path))
-        sim.server = await asyncio.start_server(sim._connection, host, port, backlog=2048)
+        try:
+            sim.server = await asyncio.start_server(sim._connection, host, port, backlog=2048)
+        except BaseException:
+            sim.app.close()  # the request log it opened
+            raise
         sim.host = host
         sim.port = sim.server.sockets[0].getsockname()[1]
         return sim
@@ -241,6 +247,24 @@ def start_in_thread(
     return SimHandle(started["sim"], loop, thread)
 
 
+def _listen_error(exc: OSError, host: str, port: int, log_path: str | None) -> InputError:
+    """Why `evals sim` could not start, as one line that says what to do."""
+    reason = exc.strerror or str(exc)
+    if exc.filename is not None:  # opening the request log, not binding
+        return InputError(f"cannot open the request log ({reason}): pass --log FILE", log_path)
+    if exc.errno == errno.EADDRINUSE:
+        return InputError(
+            f"port {port} on {host} is already in use: stop what listens there, "
+            "or pass --port with a free port (0 picks one)"
+        )
+    if exc.errno == errno.EACCES:
+        return InputError(
+            f"no permission to listen on {host}:{port} ({reason}): "
+            "pass --port 1024 or higher (0 picks a free one)"
+        )
+    return InputError(f"cannot listen on {host}:{port} ({reason}): check --host and --port")
+
+
 def serve(host: str, port: int, config_path: str | None, log_path: str | None) -> None:
     """Run the simulator in the foreground until SIGINT/SIGTERM, then exit cleanly."""
     config = load_config(config_path)
@@ -251,7 +275,10 @@ def serve(host: str, port: int, config_path: str | None, log_path: str | None) -
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop.set)
-        sim = await Sim.start(host, port, config, log_path)
+        try:
+            sim = await Sim.start(host, port, config, log_path)
+        except OSError as exc:
+            raise _listen_error(exc, host, port, log_path) from None
         print(f"sim listening on {sim.base_url}", file=sys.stderr, flush=True)
         try:
             await stop.wait()

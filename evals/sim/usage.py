@@ -22,6 +22,25 @@ Token rules (documented contract; tests recompute them):
   ``4 * (L - reasoning_tokens)`` characters when longer. Either way ``finish_reason`` becomes
   ``"length"`` and ``correct`` becomes False. ``stop`` strings cut the answer before the
   first occurrence (``finish_reason`` stays ``"stop"``). Tool calls are never cut.
+
+Where the counts are sent (``usage_style``; the counts are the same in every style):
+
+- ``openai``: ``usage`` with ``prompt_tokens_details.cached_tokens`` and
+  ``completion_tokens_details.reasoning_tokens`` (both left out when ``usage_details`` is false).
+- ``deepseek``: ``usage`` with DeepSeek's top-level ``prompt_cache_hit_tokens`` (= cached) and
+  ``prompt_cache_miss_tokens`` (= prompt - cached), never ``prompt_tokens_details``;
+  ``completion_tokens_details.reasoning_tokens`` unless ``usage_details`` is false.
+- ``groq``: the ``openai`` usage plus Groq's ``queue_time``/``prompt_time``/``completion_time``/
+  ``total_time`` (seconds). A stream carries it in ``x_groq.usage`` of the chunk with the finish
+  reason (the first chunk has ``x_groq`` with only an ``id``) and sends no top-level usage
+  chunk, whatever ``stream_options`` says.
+- ``none``: no usage at all (``"usage": null``, and no usage chunk in a stream), as some
+  proxies and older servers do.
+- ``llama.cpp``: ``usage`` with the three totals only (no details), plus llama-server's
+  top-level ``timings`` object (``cache_n`` = cached, ``prompt_n`` = prompt - cached,
+  ``predicted_n`` = completion, and ``*_ms`` / ``*_per_second`` figures). A stream sends both in
+  its final ``choices: []`` chunk, only with ``stream_options.include_usage`` (as llama-server
+  does since its PR 16052).
 """
 
 from __future__ import annotations
@@ -126,14 +145,29 @@ class Answer:
     image_tokens: int = 0
     images: int = 0
     tool_calls: list[dict[str, Any]] | None = field(default=None)
+    usage_style: str = "openai"
 
-    def usage(self, details: bool) -> dict[str, Any]:
-        """OpenAI usage object; ``details=False`` mimics providers that send only totals."""
+    def usage(self, details: bool) -> dict[str, Any] | None:
+        """The usage object in this answer's ``usage_style`` (rules in the module docstring);
+        ``details=False`` mimics providers that send only totals."""
+        if self.usage_style == "none":
+            return None
         usage: dict[str, Any] = {
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "total_tokens": self.prompt_tokens + self.completion_tokens,
         }
+        style = self.usage_style
+        if style == "llama.cpp":
+            return usage
+        if style == "deepseek":
+            usage["prompt_cache_hit_tokens"] = self.cached_tokens
+            usage["prompt_cache_miss_tokens"] = self.prompt_tokens - self.cached_tokens
+            if details:
+                usage["completion_tokens_details"] = {"reasoning_tokens": self.reasoning_tokens}
+            return usage
+        if style == "groq":
+            usage.update(self._groq_times())
         if details:
             usage["prompt_tokens_details"] = {
                 "cached_tokens": self.cached_tokens,
@@ -148,6 +182,34 @@ class Answer:
                 "rejected_prediction_tokens": 0,
             }
         return usage
+
+    def _groq_times(self) -> dict[str, float]:
+        """Groq's timing fields, derived from the counts (deterministic)."""
+        prompt_time = round(self.prompt_tokens * 1e-5, 6)
+        completion_time = round(self.completion_tokens * 1e-3, 6)
+        return {
+            "queue_time": 0.01,
+            "prompt_time": prompt_time,
+            "completion_time": completion_time,
+            "total_time": round(prompt_time + completion_time, 6),
+        }
+
+    def timings(self) -> dict[str, Any]:
+        """llama-server's ``timings`` object (sent by the ``llama.cpp`` style only)."""
+        prompt_n = self.prompt_tokens - self.cached_tokens
+        prompt_ms = float(prompt_n)  # 1 ms per evaluated prompt token
+        predicted_ms = 10.0 * self.completion_tokens  # 100 tokens/s
+        return {
+            "cache_n": self.cached_tokens,
+            "prompt_n": prompt_n,
+            "prompt_ms": prompt_ms,
+            "prompt_per_token_ms": 1.0,
+            "prompt_per_second": 1000.0,
+            "predicted_n": self.completion_tokens,
+            "predicted_ms": predicted_ms,
+            "predicted_per_token_ms": 10.0,
+            "predicted_per_second": 100.0,
+        }
 
 
 def finish(
@@ -195,4 +257,5 @@ def finish(
         image_tokens=prompt.image_tokens,
         images=prompt.images,
         tool_calls=tool_calls,
+        usage_style=model.usage_style,
     )
