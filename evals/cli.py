@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
     from evals.errors import InputError
-    from evals.run import RunOptions, execute
+    from evals.run.execute import RunOptions, execute
 
     if args.repeat < 1 or (args.concurrency is not None and args.concurrency < 1):
         raise InputError("--repeat and --concurrency must be at least 1")
@@ -173,7 +173,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from evals.validate import validate_file
+    from evals.config.validate import validate_file
 
     for path in args.files:
         print(f"{path}: ok ({validate_file(path)})")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from evals.config.runner import load_runner
 from evals.endpoints.capabilities import (
     Capabilities,
     adapt_request,
@@ -18,7 +19,6 @@ from evals.endpoints.capabilities import (
     reasoning_effort_problem,
 )
 from evals.errors import InputError
-from evals.runner import load_runner
 
 MSGS = [
     {"role": "system", "content": "Reply with the number only."},

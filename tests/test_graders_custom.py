@@ -248,7 +248,7 @@ def test_group_spec_errors_name_the_nested_path() -> None:
 
 
 def test_group_spec_error_line_from_yaml() -> None:
-    from evals.yamlload import LineDict
+    from evals.config.yamlload import LineDict
 
     child = LineDict({"type": "numeric", "tolrance": 1})
     child.line, child.key_lines = 7, {"type": 7, "tolrance": 8}

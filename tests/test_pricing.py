@@ -321,7 +321,7 @@ def _summary_of(tmp_path, config: dict) -> dict:
 
 
 def test_summary_says_where_each_price_came_from(tmp_path, monkeypatch) -> None:
-    from evals.run import RunOptions, prepare, run_config
+    from evals.run.execute import RunOptions, prepare, run_config
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-used")  # nothing is sent
 

@@ -250,7 +250,7 @@ def adapt_request(
     reasoning_effort, and maps system <-> developer or folds system into user.
     Each note says what changed, for the report. A reasoning_effort value the
     model does not take is kept (changing it would change the experiment) with a
-    note; a runner profile that sets one is refused at load (evals.runner).
+    note; a runner profile that sets one is refused at load (evals.config.runner).
     """
     name = caps.model or caps.family or "this model"
     notes: list[str] = []

@@ -12,7 +12,7 @@ from evals.redact import register_secret
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
 
-    from evals.runner import EndpointSpec
+    from evals.config.runner import EndpointSpec
 
 PLACEHOLDER_KEY = "no-key"  # local servers need none, but the SDK insists on a string
 

@@ -21,9 +21,9 @@ from evals.engine.embeddings import send_embeddings
 from evals.engine.executor import send_chat
 from evals.engine.limiter import EndpointLimiter, LimitConfig
 from evals.engine.outcome import Outcome
-from evals.engine.plan import Job
 from evals.engine.transcription import audio_seconds, send_transcription
 from evals.pricing import Price, audio_cost_usd, cost_usd
+from evals.run.plan import Job
 
 
 @dataclass

@@ -15,9 +15,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from evals.config.schema_errors import input_error
+from evals.config.yamlload import iter_yaml_list
 from evals.errors import InputError
-from evals.schema_errors import input_error
-from evals.yamlload import iter_yaml_list
 
 CASE_FILE_SUFFIXES = (".jsonl", ".csv", ".yaml", ".yml")
 CSV_SPECIAL_COLUMNS = ("id", "expect", "tags")

@@ -7,9 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from evals.config.schema_errors import input_error
+from evals.config.yamlload import line_of, load_yaml
 from evals.errors import InputError
-from evals.schema_errors import input_error
-from evals.yamlload import line_of, load_yaml
 
 
 class ServeSpec(BaseModel):
@@ -144,7 +144,7 @@ def _check_capabilities(profile: RunnerProfile, path: Path, tree: Any) -> None:
 
     A model the table does not know (a local server) is not checked, unless its
     overrides list `reasoning_efforts`. Suite params are not checked here: they
-    meet the models at plan time (evals.engine.plan.build_body), where a value a
+    meet the models at plan time (evals.run.plan.build_body), where a value a
     model does not take is noted.
     """
     from evals.endpoints.capabilities import capabilities_for, reasoning_effort_problem

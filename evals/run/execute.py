@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from evals.config.runner import ModelSpec, RunnerProfile, load_runner
+from evals.config.suite import Suite, check_cases, load_suite
 from evals.errors import InputError
-from evals.runner import ModelSpec, RunnerProfile, load_runner
-from evals.suite import Suite, check_cases, load_suite
 
 EXIT_OK, EXIT_GATE, EXIT_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
 
@@ -80,8 +80,8 @@ def _check_prompts(suites: list[Suite], names: list[str]) -> None:
 
 
 def prepare(options: RunOptions) -> Prepared:
-    from evals.collect import PriceBook
-    from evals.engine.plan import count_planned
+    from evals.run.collect import PriceBook
+    from evals.run.plan import count_planned
 
     suites = [load_suite(path) for path in options.suite_paths]
     names = [suite.name for suite in suites]
@@ -178,8 +178,8 @@ def _check_suite_efforts(suites: list[Suite], models: list[ModelSpec]) -> None:
 
 def run_config(options: RunOptions, prepared: Prepared) -> dict[str, Any]:
     """What the store keeps about how the run was made (never a key: only env var names)."""
-    from evals.collect import PriceBook
     from evals.pricing import PriceTable
+    from evals.run.collect import PriceBook
 
     # The prices this run used, per model (judge and embedder too), as they were at
     # its start: `evals report` of an old run shows these, not today's table.
@@ -242,11 +242,11 @@ def _resume_hint(store: Any, prepared: Prepared) -> None:
 
 
 def execute(options: RunOptions) -> int:
-    from evals.collect import PriceBook
     from evals.engine.budget import Budget
     from evals.report.table import print_summary
     from evals.report.writer import write_report, write_summary_json
-    from evals.session import run_session
+    from evals.run.collect import PriceBook
+    from evals.run.session import run_session
     from evals.store import Store
 
     store = Store()
@@ -364,7 +364,7 @@ def _print_dry_run(prepared: Prepared) -> None:
 
 def _adaptation_notes(suites: list[Suite], model: ModelSpec) -> list[str]:
     """How requests to this model are rewritten (reasoning models), from a sample request."""
-    from evals.engine.plan import build_body
+    from evals.run.plan import build_body
 
     notes: list[str] = []
     for suite in suites:

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from evals.engine.outcome import Outcome
-from evals.engine.plan import build_body, request_hash
 from evals.graders.base import Embedder, Judge, JudgeReply
+from evals.run.plan import build_body, request_hash
 
 if TYPE_CHECKING:
-    from evals.collect import PriceBook
+    from evals.config.runner import EmbedderSpec, ModelSpec
     from evals.engine.budget import Budget
     from evals.engine.scheduler import Engine
-    from evals.runner import EmbedderSpec, ModelSpec
+    from evals.run.collect import PriceBook
     from evals.store import Store
 
 JUDGE_PARAMS = {"temperature": 0, "max_tokens": 512}

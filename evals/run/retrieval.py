@@ -20,11 +20,11 @@ from evals.pricing import cost_usd
 from evals.store import ResultRecord
 
 if TYPE_CHECKING:
-    from evals.collect import PriceBook
+    from evals.config.runner import ModelSpec
+    from evals.config.suite import Suite
     from evals.engine.scheduler import Engine
-    from evals.runner import ModelSpec
+    from evals.run.collect import PriceBook
     from evals.store import Store
-    from evals.suite import Suite
 
 BATCH = 64
 

@@ -7,15 +7,15 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from evals.config.runner import ModelSpec, RunnerProfile
 from evals.engine.executor import canonical_json
 from evals.engine.outcome import Outcome
-from evals.engine.plan import Job
 from evals.graders.base import GradeContext
 from evals.graders.registry import combine, grade_all_async
-from evals.judging import GraderServices
 from evals.pricing import Price, PriceTable
 from evals.records import GradeResult
-from evals.runner import ModelSpec, RunnerProfile
+from evals.run.judging import GraderServices
+from evals.run.plan import Job
 from evals.store import ResultRecord, Store
 
 
@@ -101,7 +101,7 @@ class Collector:
         self, job: Job, outcome: Outcome
     ) -> tuple[GradeResult, list[dict[str, Any]], float | None]:
         """Apply the case's graders; returns the verdict, each grade and the grader cost."""
-        from evals.suite import graders_for
+        from evals.config.suite import graders_for
 
         graders = graders_for(job.suite, job.case)
         judge, embed, meter = self.services.bind() if self.services else (None, None, None)

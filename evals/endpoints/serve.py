@@ -19,8 +19,8 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from evals.config.runner import EndpointSpec
 from evals.errors import InputError
-from evals.runner import EndpointSpec
 
 _RESOURCE = re.compile(r"\{resource:([A-Za-z0-9_.]+)/([^}]+)\}")
 

@@ -13,12 +13,12 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from evals.cases import Case
+from evals.config.cases import Case
+from evals.config.render import PromptTemplate
+from evals.config.runner import ModelSpec
+from evals.config.suite import Suite
 from evals.endpoints.capabilities import adapt_request, capabilities_for
 from evals.engine.executor import canonical_json
-from evals.render import PromptTemplate
-from evals.runner import ModelSpec
-from evals.suite import Suite
 
 
 @dataclass(slots=True)
@@ -76,7 +76,7 @@ def plan_model(
 ) -> Iterator[Job]:
     for suite in suites:
         if suite.kind != model.kind or suite.kind == "embeddings":
-            continue  # embeddings suites run as a whole (evals.retrieval)
+            continue  # embeddings suites run as a whole (evals.run.retrieval)
         variants = selected_prompts(suite, prompts)
         stream = model.stream if model.stream is not None else suite.stream
         for case in islice(suite.cases(), limit):

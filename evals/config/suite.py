@@ -1,7 +1,7 @@
 """Suite files: schema (pydantic), loading, and every check that can fail before a request.
 
 A bad suite ends in one InputError naming the file, the line and the fix.
-Runner profiles live in `evals.runner`.
+Runner profiles live in `evals.config.runner`.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from evals.cases import Case, iter_file, iter_inline, resolve_cases_file
+from evals.config.cases import Case, iter_file, iter_inline, resolve_cases_file
+from evals.config.render import MessageSpec, PromptTemplate, TemplateError, compile_prompt
+from evals.config.schema_errors import input_error
+from evals.config.yamlload import LineDict, line_of, load_yaml
 from evals.errors import InputError
 from evals.graders.base import Grader, GraderSpecError
 from evals.graders.registry import build_grader
-from evals.render import MessageSpec, PromptTemplate, TemplateError, compile_prompt
-from evals.schema_errors import input_error
-from evals.yamlload import LineDict, line_of, load_yaml
 
 
 class Message(BaseModel):

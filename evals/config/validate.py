@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evals.yamlload import load_yaml
+from evals.config.yamlload import load_yaml
 
 
 def validate_file(path: Path) -> str:
     """Check one file; return a one-line description, or raise InputError."""
     tree = load_yaml(path)
     if isinstance(tree, dict) and "endpoints" in tree:
+        from evals.config.runner import load_runner
         from evals.endpoints.client import missing_key
-        from evals.runner import load_runner
 
         profile = load_runner(path)
         unset = [
@@ -22,7 +22,7 @@ def validate_file(path: Path) -> str:
         ]
         note = f"; not set here: {', '.join(unset)} (a run needs them)" if unset else ""
         return f"runner profile, {len(profile.models)} models{note}"
-    from evals.suite import check_cases, load_suite
+    from evals.config.suite import check_cases, load_suite
 
     suite = load_suite(path)
     count = check_cases(suite)

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from evals.collect import PriceBook
     from evals.engine.budget import Budget
-    from evals.engine.plan import Job
-    from evals.run import Prepared, RunOptions
+    from evals.run.collect import PriceBook
+    from evals.run.execute import Prepared, RunOptions
+    from evals.run.plan import Job
     from evals.store import Store
 
 
@@ -23,7 +23,7 @@ class SessionResult:
 
 
 def _start_servers(prepared: Prepared, used: set[str]) -> tuple[dict[str, str], list]:
-    from evals.serve import ServedEndpoint
+    from evals.endpoints.serve import ServedEndpoint
 
     base_urls: dict[str, str] = {}
     servers: list[ServedEndpoint] = []
@@ -57,7 +57,7 @@ async def _drive(engine, plans, progress, retrieval_work) -> None:
 
 def _retrieval_work(prepared, engine, store, run_id, prices, stats, already_done) -> list:
     """One job per (embeddings suite, embeddings model, dimensions) not yet stored."""
-    from evals.retrieval import RetrievalRun, variant_name, variants
+    from evals.run.retrieval import RetrievalRun, variant_name, variants
 
     runner = RetrievalRun(engine, store, run_id, prices)
     work = []
@@ -94,13 +94,13 @@ def run_session(
     remaining: dict[str, int],
 ) -> SessionResult:
     """Send everything not yet stored; every result is committed as it arrives."""
-    from evals.collect import Collector
     from evals.endpoints.client import cache_identity, open_endpoint
-    from evals.engine.plan import plan_model
     from evals.engine.scheduler import Engine, EngineHooks, ModelStats
-    from evals.judging import GraderServices
-    from evals.progress import Progress
-    from evals.run import used_endpoints
+    from evals.run.collect import Collector
+    from evals.run.execute import used_endpoints
+    from evals.run.judging import GraderServices
+    from evals.run.plan import plan_model
+    from evals.run.progress import Progress
 
     profile = prepared.profile
     used = used_endpoints(profile, prepared.models)

@@ -8,8 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from evals.config.yamlload import line_of
 from evals.errors import InputError
-from evals.yamlload import line_of
 
 
 def _where(loc: tuple[Any, ...]) -> str:

@@ -1,0 +1,1 @@
+"""Loading what the user wrote: suites, cases, prompt templates, runner profiles."""

@@ -1,0 +1,1 @@
+"""One run, orchestrated: plan, engine, grading, store; resume."""
