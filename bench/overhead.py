@@ -323,12 +323,15 @@ IMPORT_FRAME = "importlib._bootstrap"
 CONCERNS: list[tuple[str, tuple[str, ...]]] = [
     ("imports (module loading, any time)", (IMPORT_FRAME,)),
     ("report: summary, stats, HTML, table", ("evals/report/", "evals/stats.py")),
-    ("store (SQLite writes, cache)", ("evals/store.py",)),
+    ("store (SQLite writes, cache)", ("evals/store/",)),
     ("graders", ("evals/graders/",)),
-    ("collect: grading glue, pricing, records", ("evals/collect.py", "evals/pricing.py")),
+    (
+        "collect: grading glue, pricing, records",
+        ("evals/run/collect.py", "evals/run/grade.py", "evals/pricing.py"),
+    ),
     (
         "plan: cases, render, request body + hash",
-        ("evals/engine/plan.py", "evals/render.py", "evals/cases.py", "evals/suite.py"),
+        ("evals/run/plan.py", "evals/config/"),
     ),
     ("SDK: typed request transform (_utils)", ("openai/_utils/",)),
     (
@@ -338,7 +341,7 @@ CONCERNS: list[tuple[str, tuple[str, ...]]] = [
     ("HTTP client (httpx2, httpcore2, h11, anyio)", ("httpx2/", "httpcore2/", "h11/", "anyio/")),
     ("SDK: other (client, auth, request plumbing)", ("openai/",)),
     ("engine: scheduler, limiter, executor, retry", ("evals/engine/",)),
-    ("progress", ("evals/progress.py", "rich/")),
+    ("progress", ("evals/run/progress.py", "rich/")),
     ("harness: other (evals cli/run/session; bare_loop.py)", ("evals/", "bare_loop.py")),
     ("asyncio event loop, selectors, sockets", ("asyncio/", "selectors.py", "socket.py")),
 ]
