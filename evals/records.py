@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,3 +30,8 @@ class GradeResult:
     score: float
     reason: str
     error: bool = False  # True when the grader itself failed (bad regex input, crash)
+
+
+def canonical_json(value: Any) -> str:
+    """One text per value whatever its key order: request hashes and stored requests."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -187,3 +187,20 @@ def test_missing_api_key_is_found_before_a_run_is_created(tmp_path: Path) -> Non
         tmp_path, "validate", str(runner), env={"EVALS_TEST_MISSING_KEY": "sk-test-123"}
     )
     assert "not set" not in with_key.stdout and "sk-test-123" not in with_key.stdout
+
+
+def test_a_missing_image_is_found_before_a_run_is_created(tmp_path: Path) -> None:
+    write(tmp_path / "pic.png", "not really a png, but it exists")
+    suite = write(
+        tmp_path / "v.yaml",
+        "name: v\n"
+        "prompt:\n  - role: user\n    content: 'What is this?'\n    images: ['{{ image }}']\n"
+        "cases:\n"
+        "  - {id: here, vars: {image: pic.png}, expect: x}\n"
+        "  - {id: gone, vars: {image: nowhere.png}, expect: x}\n"
+        "graders:\n  - {type: contains}\n",
+    )
+    runner = write(tmp_path / "r.yaml", RUNNER)
+    result = evals_cli(tmp_path, "run", str(suite), "-r", str(runner))
+    _assert_clean_error(result, suite, 8, "case 'gone'", "nowhere.png", "no such image file")
+    assert evals_cli(tmp_path, "runs", "--json").stdout.strip() in ("", "[]")

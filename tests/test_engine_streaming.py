@@ -8,7 +8,7 @@ import json
 import time
 from pathlib import Path
 
-from evals.engine.streaming import read_stream
+from evals.endpoints.wire import read_stream
 from evals.records import Usage
 from evals.sim.server import start_in_thread
 from tests.helpers import REPO, chat_log, run_quickstart, stored_results, write

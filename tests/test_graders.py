@@ -16,8 +16,10 @@ from evals.graders import (
     combine,
     grade_all,
 )
+from evals.graders.base import BaseGrader
 from evals.graders.json_graders import strip_fence
 from evals.graders.numeric import parse_first_number
+from evals.graders.registry import known_types, register
 from evals.records import GradeResult
 
 
@@ -51,6 +53,25 @@ def test_unknown_type_suggests_closest_and_lists_known() -> None:
     assert "did you mean 'contains'?" in str(err)
     for known in KNOWN_TYPES:
         assert known in str(err)
+
+
+def test_known_types_keep_their_order_in_messages() -> None:
+    order = (
+        "exact", "contains", "regex", "numeric", "json", "json_schema", "tool_calls",
+        "levenshtein", "wer", "similar", "llm_rubric", "closedqa", "python", "all", "any",
+        "weighted",
+    )  # fmt: skip
+    assert KNOWN_TYPES == order == known_types()
+    assert f"known types: {', '.join(order)} (any may be prefixed" in str(spec_error({}))
+
+
+def test_a_type_cannot_be_registered_twice() -> None:
+    class OtherExact(BaseGrader):
+        base_type = "exact"
+
+    with pytest.raises(ValueError, match="already registered"):
+        register(OtherExact)
+    assert build_grader({"type": "exact"}).__class__.__name__ == "ExactGrader"
 
 
 def test_unknown_negated_type_suggests_negated_name() -> None:

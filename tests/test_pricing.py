@@ -315,13 +315,14 @@ def _summary_of(tmp_path, config: dict) -> dict:
     try:
         store.start_run("r1", ["tiny"], "2026-12-01T00:00:00+00:00", config)
         store.finish_run("r1", "2026-12-01T00:01:00+00:00", True)
-        return build_summary(store, "r1")
+        return build_summary(store, "r1").to_json()
     finally:
         store.close()
 
 
 def test_summary_says_where_each_price_came_from(tmp_path, monkeypatch) -> None:
-    from evals.run.execute import RunOptions, prepare, run_config
+    from evals.run.options import RunOptions
+    from evals.run.prepare import prepare, run_config
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-used")  # nothing is sent
 

@@ -9,8 +9,8 @@ import httpx2
 import openai
 import pytest
 
+from evals.endpoints.wire import StreamCut
 from evals.engine.retry import Failure, backoff_s, classify
-from evals.engine.streaming import StreamCut
 
 REQUEST = httpx2.Request("POST", "http://127.0.0.1:1/v1/chat/completions")
 

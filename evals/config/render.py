@@ -69,12 +69,29 @@ def _data_url(path: Path) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode()}"
 
 
+def _local_image(ref: str, base_dir: Path) -> Path | None:
+    """The file a reference names, or None for a URL."""
+    if ref.startswith(("http://", "https://", "data:")):
+        return None
+    return (Path(ref) if Path(ref).is_absolute() else base_dir / ref).resolve()
+
+
+def check_image(ref: str, base_dir: Path) -> None:
+    """Raise ImageError now for an image that could not be sent later (no bytes read)."""
+    path = _local_image(ref, base_dir)
+    if path is None:
+        return
+    mime = mimetypes.guess_type(path.name)[0]
+    if mime is None or not mime.startswith("image/"):
+        raise ImageError(f"{path}: not a known image type (use .png, .jpg, .gif or .webp)")
+    if not path.is_file():
+        raise ImageError(f"{path}: no such image file")
+
+
 def image_url(ref: str, base_dir: Path) -> str:
     """A URL stays a URL; a local path (relative to the suite) becomes a data URL."""
-    if ref.startswith(("http://", "https://", "data:")):
-        return ref
-    path = Path(ref) if Path(ref).is_absolute() else base_dir / ref
-    return _data_url(path.resolve())
+    path = _local_image(ref, base_dir)
+    return ref if path is None else _data_url(path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +102,12 @@ class PromptTemplate:
     messages: tuple[_MessageTemplate, ...]
     variables: frozenset[str]
     base_dir: Path = field(default=Path("."))
+
+    def check_images(self, variables: dict[str, Any]) -> None:
+        """Raise ImageError if an image these variables name cannot be sent."""
+        for message in self.messages:
+            for image in message.images:
+                check_image(image.render(variables), self.base_dir)
 
     def render(self, variables: dict[str, Any]) -> list[dict[str, Any]]:
         rendered = []

@@ -19,7 +19,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from evals.config.cases import Case, iter_file, iter_inline, resolve_cases_file
-from evals.config.render import MessageSpec, PromptTemplate, TemplateError, compile_prompt
+from evals.config.render import (
+    ImageError,
+    MessageSpec,
+    PromptTemplate,
+    TemplateError,
+    compile_prompt,
+)
 from evals.config.schema_errors import input_error
 from evals.config.yamlload import LineDict, line_of, load_yaml
 from evals.errors import InputError
@@ -288,6 +294,15 @@ def check_cases(suite: Suite) -> int:
                     case.path,
                     case.line,
                 )
+            try:
+                prompt.check_images(case.vars)
+            except ImageError as exc:
+                raise InputError(
+                    f"case '{case.id}', prompt '{prompt.name}': {exc}: fix the path in the "
+                    "case's vars (relative to the suite file)",
+                    case.path,
+                    case.line,
+                ) from None
         graders = graders_for(suite, case)
         if suite.kind == "embeddings":
             if case.expect is None or case.expect == []:

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, ValidationError, field_validator
 
+from evals.endpoints.messages import content_text
 from evals.modelnames import resolve_family
 
 MaxTokensParam = Literal["max_tokens", "max_completion_tokens"]
@@ -181,22 +182,6 @@ def reasoning_effort_problem(caps: Capabilities, value: Any) -> str | None:
     )
 
 
-def _text_of(content: Any) -> str:
-    """Plain text of a message content: a string or a list of text parts."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        texts = [
-            str(p.get("text", ""))
-            for p in content
-            if isinstance(p, Mapping) and p.get("type") == "text"
-        ]
-        return "\n".join(texts)
-    return str(content)
-
-
 def _prepend(content: Any, text: str) -> Any:
     """Put `text` before a user message's content, keeping its shape."""
     if content is None or content == "":
@@ -216,7 +201,7 @@ def _fold_system(messages: list[dict], name: str, notes: list[str]) -> list[dict
         role = msg.get("role")
         if role in ("system", "developer"):
             if first_user is None:
-                leading.append(_text_of(msg.get("content")))
+                leading.append(content_text(msg.get("content")))
                 continue
             # Later instructions stay where they are, as user turns.
             msg = {**msg, "role": "user"}

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from evals.engine.outcome import Outcome
-from evals.records import Usage
+from evals.endpoints.usage import sum_usages
+from evals.engine.response import Response
 
 MAX_TOOL_STEPS = 5
 
@@ -20,12 +20,12 @@ def _result_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-def follow_up(body: dict[str, Any], outcome: Outcome, results: dict[str, Any]) -> dict[str, Any]:
+def follow_up(body: dict[str, Any], response: Response, results: dict[str, Any]) -> dict[str, Any]:
     """The next request: the conversation so far, the model's calls, then their results."""
-    calls = outcome.tool_calls or []
+    calls = response.tool_calls or []
     messages = [
         *body["messages"],
-        {"role": "assistant", "content": outcome.output, "tool_calls": calls},
+        {"role": "assistant", "content": response.output, "tool_calls": calls},
     ]
     for call in calls:
         name = call.get("function", {}).get("name", "")
@@ -38,27 +38,14 @@ def follow_up(body: dict[str, Any], outcome: Outcome, results: dict[str, Any]) -
     return {**body, "messages": messages}
 
 
-def _add(a: int | None, b: int | None) -> int | None:
-    return b if a is None else a if b is None else a + b
-
-
-def _sum_usage(a: Usage, b: Usage) -> Usage:
-    return Usage(
-        _add(a.prompt_tokens, b.prompt_tokens),
-        _add(a.cached_tokens, b.cached_tokens),
-        _add(a.completion_tokens, b.completion_tokens),
-        _add(a.reasoning_tokens, b.reasoning_tokens),
-    )
-
-
-def merge(done: Outcome, step: Outcome) -> Outcome:
+def merge(done: Response, step: Response) -> Response:
     """One outcome for the whole conversation: the last answer, every call, summed costs."""
     cost = None if done.cost_usd is None or step.cost_usd is None else done.cost_usd + step.cost_usd
-    return Outcome(
+    return Response(
         output=step.output,
         tool_calls=[*(done.tool_calls or []), *(step.tool_calls or [])] or None,
         finish_reason=step.finish_reason,
-        usage=_sum_usage(done.usage, step.usage) if step.failure is None else done.usage,
+        usage=sum_usages((done.usage, step.usage)) if step.failure is None else done.usage,
         latency_s=(done.latency_s or 0.0) + (step.latency_s or 0.0),
         attempts=done.attempts + step.attempts,
         failure=step.failure,

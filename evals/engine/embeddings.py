@@ -2,70 +2,54 @@
 
 from __future__ import annotations
 
-import base64
-import json
-import struct
-from dataclasses import dataclass
 from typing import Any
 
 import httpx2
 
 from evals.endpoints.client import Endpoint
-from evals.endpoints.usage import normalize_usage
+from evals.endpoints.wire import parse_embeddings
 from evals.engine.executor import Exchange, with_retries
 from evals.engine.limiter import EndpointLimiter
-from evals.engine.retry import Failure
-from evals.records import Usage
+from evals.engine.response import Response
 
 
-@dataclass(slots=True)
-class Embedded:
-    vectors: list[list[float]] | None  # one per input text, in order; None on failure
-    usage: Usage
-    latency_s: float | None
-    attempts: int
-    failure: Failure | None
+def embeddings_body(model: str, texts: list[str], dimensions: int | None) -> dict[str, Any]:
+    """The request body; `dimensions` only when a truncation is asked for."""
+    body: dict[str, Any] = {"model": model, "input": texts}
+    if dimensions is not None:
+        body["dimensions"] = dimensions
+    return body
 
 
-def _vector(item: dict[str, Any]) -> list[float]:
-    value = item["embedding"]
-    if isinstance(value, str):  # encoding_format=base64: little-endian float32
-        raw = base64.b64decode(value)
-        return list(struct.unpack(f"<{len(raw) // 4}f", raw))
-    return [float(x) for x in value]
-
-
-def parse_embeddings(content: bytes, count: int) -> tuple[list[list[float]], Usage]:
-    data = json.loads(content)
-    try:
-        items = sorted(data["data"], key=lambda item: item["index"])
-        vectors = [_vector(item) for item in items]
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"unexpected embeddings response: {exc!r}") from None
-    if len(vectors) != count:
-        raise ValueError(f"asked for {count} embeddings, got {len(vectors)}")
-    return vectors, normalize_usage(data.get("usage"))
+def estimated_tokens(body: dict[str, Any]) -> int:
+    texts = body["input"]
+    return max(sum(len(text) for text in texts) // 3 + len(texts), 1)
 
 
 async def send_embeddings(
-    endpoint: Endpoint,
-    limiter: EndpointLimiter,
-    model: str,
-    texts: list[str],
-    dimensions: int | None = None,
-) -> Embedded:
-    body: dict[str, Any] = {"model": model, "input": texts, "encoding_format": "float"}
-    if dimensions is not None:
-        body["dimensions"] = dimensions
-    estimated = sum(len(text) for text in texts) // 3 + len(texts)
+    endpoint: Endpoint, limiter: EndpointLimiter, body: dict[str, Any]
+) -> Response:
+    """`body`: {model, input: [texts], dimensions?}; vectors come back in input order."""
+    texts = body["input"]
+    wire = {**body, "encoding_format": "float"}
 
     async def exchange(started: float) -> Exchange:
-        response = await endpoint.client.post("/embeddings", body=body, cast_to=httpx2.Response)
+        response = await endpoint.client.post("/embeddings", body=wire, cast_to=httpx2.Response)
         vectors, usage = parse_embeddings(response.content, len(texts))
         return Exchange((vectors, usage), response.headers, usage.prompt_tokens)
 
-    done = await with_retries(endpoint, limiter, max(estimated, 1), exchange)
+    done = await with_retries(endpoint, limiter, estimated_tokens(body), exchange)
     if done.exchange is None:
-        return Embedded(None, Usage(), None, done.attempts, done.failure)
+        return Response.failed(done.failure, done.attempts, done.waited_s, done.rate_limited)
     vectors, usage = done.exchange.value
-    return Embedded(vectors, usage, done.exchange.latency_s, done.attempts, None)
+    return Response(
+        output=None,
+        tool_calls=None,
+        finish_reason=None,
+        usage=usage,
+        latency_s=done.exchange.latency_s,
+        attempts=done.attempts,
+        backoff_s=done.waited_s,
+        rate_limited=done.rate_limited,
+        vectors=vectors,
+    )

@@ -9,21 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from evals.endpoints.messages import content_text
+
 DEFAULT_MAX_OUTPUT_TOKENS = 4096  # assumed when a request sets no output limit
 _CHARS_PER_TOKEN = 3  # English averages about 4; 3 errs on the high side
 
 
-def _text_chars(content: Any) -> int:
-    if isinstance(content, str):
-        return len(content)
-    if isinstance(content, list):  # content parts
-        return sum(len(part.get("text", "")) for part in content if isinstance(part, dict))
-    return 0
-
-
 def prompt_tokens(body: dict[str, Any]) -> int:
     messages = body.get("messages") or []
-    chars = sum(_text_chars(message.get("content")) for message in messages)
+    chars = sum(len(content_text(message.get("content"))) for message in messages)
     return chars // _CHARS_PER_TOKEN + 4 * len(messages) + 3
 
 

@@ -7,7 +7,6 @@ RPM/TPM too) and reports back what the server said about its limits.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -16,46 +15,13 @@ from typing import Any
 import httpx2
 
 from evals.endpoints.client import Endpoint
-from evals.endpoints.usage import usage_of
+from evals.endpoints.wire import ChatAnswer, parse_chat, read_stream
 from evals.engine.limiter import EndpointLimiter
-from evals.engine.outcome import Outcome
+from evals.engine.response import Response
 from evals.engine.retry import Failure, backoff_s, classify
-from evals.engine.streaming import read_stream
 from evals.records import Usage
 
 STREAM_OPTIONS = {"include_usage": True}
-
-
-@dataclass(slots=True)
-class _Answer:
-    output: str | None
-    tool_calls: list[dict[str, Any]] | None
-    finish_reason: str | None
-    usage: Usage
-    ttft_s: float | None = None
-
-
-def _answer_from(content: bytes, kind: str | None = None) -> _Answer:
-    """Read a chat completion body; a body of the wrong shape is a malformed response.
-
-    `kind` is the endpoint's `kind:` (runner profile): it decides which
-    non-standard usage fields are trusted (`usage_of`).
-    """
-    data = json.loads(content)
-    try:
-        choice = data["choices"][0]
-        message = choice["message"]
-        output = message.get("content")
-        if output is not None and not isinstance(output, str):
-            raise TypeError("content is not a string")
-        return _Answer(
-            output,
-            message.get("tool_calls") or None,
-            choice.get("finish_reason"),
-            usage_of(data, kind),
-        )
-    except (KeyError, IndexError, TypeError, AttributeError) as exc:
-        raise ValueError(f"unexpected response shape: {exc!r}") from None
 
 
 async def _attempt(endpoint: Endpoint, body: dict[str, Any], stream: bool, started: float):
@@ -70,17 +36,13 @@ async def _attempt(endpoint: Endpoint, body: dict[str, Any], stream: bool, start
     kind = endpoint.spec.kind
     if not stream:
         response = await client.post("/chat/completions", body=body, cast_to=httpx2.Response)
-        return _answer_from(response.content, kind), response.headers
+        return parse_chat(response.content, kind), response.headers
     create = client.chat.completions.with_raw_response.create
     raw = await create(**body, stream=True, stream_options=STREAM_OPTIONS)
-    result = await read_stream(raw.parse(), started, kind)
-    answer = _Answer(
-        result.output, result.tool_calls, result.finish_reason, result.usage, result.ttft_s
-    )
-    return answer, raw.headers
+    return await read_stream(raw.parse(), started, kind), raw.headers
 
 
-def _tokens_per_s(answer: _Answer, latency_s: float) -> float | None:
+def _tokens_per_s(answer: ChatAnswer, latency_s: float) -> float | None:
     """Decode speed after the first token (streaming only: it needs the TTFT)."""
     completion = answer.usage.completion_tokens
     if answer.ttft_s is None or not completion or latency_s <= answer.ttft_s:
@@ -146,8 +108,6 @@ async def with_retries(
         rate_limited += is_429
         limiter.release(ticket, used_tokens=0, headers=failure.headers, rate_limited=is_429)
         delay = backoff_s(attempt, failure)
-        if is_429 and failure.retry_after_s is not None:
-            limiter.pause_until(time.monotonic() + failure.retry_after_s)
         out_of_time = deadline is not None and time.monotonic() + delay > deadline
         if not failure.retryable or attempt >= spec.max_attempts or out_of_time:
             if out_of_time and failure.retryable and attempt < spec.max_attempts:
@@ -168,7 +128,7 @@ async def send_chat(
     body: dict[str, Any],
     estimated_tokens: int,
     stream: bool = False,
-) -> Outcome:
+) -> Response:
     """POST /chat/completions with retries; never raises for endpoint faults."""
 
     async def exchange(started: float) -> Exchange:
@@ -177,20 +137,10 @@ async def send_chat(
 
     done = await with_retries(endpoint, limiter, estimated_tokens, exchange)
     if done.exchange is None:
-        return Outcome(
-            None,
-            None,
-            None,
-            Usage(),
-            None,
-            done.attempts,
-            done.failure,
-            done.waited_s,
-            rate_limited=done.rate_limited,
-        )
-    answer: _Answer = done.exchange.value
+        return Response.failed(done.failure, done.attempts, done.waited_s, done.rate_limited)
+    answer: ChatAnswer = done.exchange.value
     latency = done.exchange.latency_s
-    return Outcome(
+    return Response(
         output=answer.output,
         tool_calls=answer.tool_calls,
         finish_reason=answer.finish_reason,
@@ -208,7 +158,3 @@ def _used_tokens(usage: Usage) -> int | None:
     if usage.prompt_tokens is None or usage.completion_tokens is None:
         return None
     return usage.prompt_tokens + usage.completion_tokens
-
-
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

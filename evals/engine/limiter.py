@@ -26,6 +26,8 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
+from evals.engine.retry import retry_after_s
+
 BURST_S = 2.0  # bucket capacity, in seconds of refill
 COOLDOWN_S = 2.0  # 429s closer together than this are one overload: one cut
 DECREASE = 0.8  # multiplicative decrease of the concurrency limit per cut
@@ -284,8 +286,7 @@ class EndpointLimiter:
     def _learn(self, h: Mapping[str, str], ticket: Ticket, now: float, limited: bool) -> None:
         """Apply Retry-After (on a 429) and the x-ratelimit-* headers (OpenAI names)."""
         if limited:
-            millis, secs = _number(h.get("retry-after-ms")), _number(h.get("retry-after"))
-            retry = millis / 1000.0 if millis is not None else secs
+            retry = retry_after_s(h)
             if retry is not None:
                 self.pause_until(now + retry)
         for kind, outstanding, unit in (

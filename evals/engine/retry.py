@@ -49,7 +49,7 @@ class Failure:
         return f"{self.kind}:{self.status}" if self.status else self.kind
 
 
-def _retry_after(headers: object) -> float | None:
+def retry_after_s(headers: object) -> float | None:
     """Read `retry-after-ms`, then `retry-after` (seconds or an HTTP date). No upper cap."""
     get = getattr(headers, "get", None)
     if get is None:
@@ -74,7 +74,7 @@ def classify(exc: BaseException) -> Failure:
     """Map an exception from the SDK (or from parsing its result) to a Failure."""
     import openai
 
-    from evals.engine.streaming import StreamCut
+    from evals.endpoints.wire import StreamCut
 
     message = redact(str(exc))[:500]
     if isinstance(exc, StreamCut):
@@ -87,7 +87,7 @@ def classify(exc: BaseException) -> Failure:
         status = exc.status_code
         code = getattr(exc, "code", None)
         headers = exc.response.headers
-        retry_after = _retry_after(headers)
+        retry_after = retry_after_s(headers)
         if status == 429 and code == "insufficient_quota":
             return Failure("quota", False, message, status, None, code, headers)
         if status == 429:

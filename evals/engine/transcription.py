@@ -6,15 +6,15 @@ Audio is billed by the minute, so the duration is read from the file itself
 
 from __future__ import annotations
 
-import json
 import wave
 from pathlib import Path
 from typing import Any
 
 from evals.endpoints.client import Endpoint
+from evals.endpoints.wire import parse_transcription
 from evals.engine.executor import Exchange, with_retries
 from evals.engine.limiter import EndpointLimiter
-from evals.engine.outcome import Outcome
+from evals.engine.response import Response
 from evals.records import Usage
 
 TRANSCRIPTION_OPTIONS = ("language", "prompt", "temperature")
@@ -29,18 +29,9 @@ def audio_seconds(path: Path) -> float | None:
         return None
 
 
-def _text_from(content: bytes, content_type: str) -> str:
-    if "json" not in content_type:
-        return content.decode("utf-8", errors="replace").strip()
-    data = json.loads(content)
-    if not isinstance(data, dict) or not isinstance(data.get("text"), str):
-        raise ValueError("transcription response has no text")
-    return data["text"]
-
-
 async def send_transcription(
     endpoint: Endpoint, limiter: EndpointLimiter, body: dict[str, Any]
-) -> Outcome:
+) -> Response:
     """`body`: {model, file (a path), language?, prompt?, temperature?}."""
     path = Path(body["file"])
     audio = path.read_bytes()
@@ -51,13 +42,16 @@ async def send_transcription(
             model=body["model"], file=(path.name, audio), response_format="json", **options
         )
         response = raw.http_response
-        text = _text_from(response.content, response.headers.get("content-type", ""))
+        text = parse_transcription(response.content, response.headers.get("content-type", ""))
         return Exchange(text, response.headers, None)
 
     done = await with_retries(endpoint, limiter, 1, exchange)
+    seconds = audio_seconds(path)
     if done.exchange is None:
-        return Outcome(None, None, None, Usage(), None, done.attempts, done.failure, done.waited_s)
-    return Outcome(
+        failed = Response.failed(done.failure, done.attempts, done.waited_s, done.rate_limited)
+        failed.audio_s = seconds
+        return failed
+    return Response(
         output=done.exchange.value,
         tool_calls=None,
         finish_reason="stop",
@@ -66,4 +60,5 @@ async def send_transcription(
         attempts=done.attempts,
         backoff_s=done.waited_s,
         rate_limited=done.rate_limited,
+        audio_s=seconds,
     )

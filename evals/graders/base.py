@@ -55,7 +55,6 @@ class GradeContext:
     prompt_text: str = ""  # the last user message sent (the question, for rubrics)
     judge: Judge | None = None  # None: no judge model configured
     embed: Embedder | None = None  # None: no embeddings model configured
-    expect_tool_calls: Any = None  # the case's `expect_tool_calls`, for the tool_calls grader
 
 
 @runtime_checkable
@@ -139,8 +138,10 @@ def compile_regex(pattern: Any, key: str, flags: int = 0) -> re.Pattern[str]:
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """A type's own verdict, before labelling and negation."""
+class Check:
+    """What a type's own `check` found: its verdict, before labelling and negation.
+
+    `BaseGrader` turns it into the GradeResult users see (label, negation, score)."""
 
     passed: bool
     reason: str
@@ -148,16 +149,16 @@ class Outcome:
     score: float | None = None  # None: 1.0 when passed, else 0.0 (for partial-credit types)
 
 
-def ok(reason: str) -> Outcome:
-    return Outcome(True, reason)
+def ok(reason: str) -> Check:
+    return Check(True, reason)
 
 
-def fail(reason: str) -> Outcome:
-    return Outcome(False, reason)
+def fail(reason: str) -> Check:
+    return Check(False, reason)
 
 
-def error(reason: str) -> Outcome:
-    return Outcome(False, reason, error=True)
+def error(reason: str) -> Check:
+    return Check(False, reason, error=True)
 
 
 class BaseGrader:
@@ -197,11 +198,11 @@ class BaseGrader:
             return self.options.value
         return ctx.expect
 
-    def check(self, text: str, ctx: GradeContext) -> Outcome:
+    def check(self, text: str, ctx: GradeContext) -> Check:
         """The type's own check of `text` (already field-selected and extracted); no negation."""
         raise NotImplementedError
 
-    async def acheck(self, text: str, ctx: GradeContext) -> Outcome:
+    async def acheck(self, text: str, ctx: GradeContext) -> Check:
         """The async form of `check`; types that await a model override this instead."""
         return self.check(text, ctx)
 
@@ -234,35 +235,35 @@ class BaseGrader:
             text = (match.group(1) if self._extract.groups else match.group(0)) or ""
         return text
 
-    def _finish(self, outcome: Outcome) -> GradeResult:
-        """Label the outcome and apply negation (never to an error)."""
-        if outcome.error:
-            return GradeResult(False, 0.0, f"{self.label}: {outcome.reason}", error=True)
-        score = outcome.score if outcome.score is not None else float(outcome.passed)
+    def _finish(self, found: Check) -> GradeResult:
+        """Label what the check found and apply negation (never to an error)."""
+        if found.error:
+            return GradeResult(False, 0.0, f"{self.label}: {found.reason}", error=True)
+        score = found.score if found.score is not None else float(found.passed)
         if self.negated:
-            reason = f"{self.label}: {outcome.reason} (negated)"
-            return GradeResult(not outcome.passed, 1.0 - score, reason)
-        return GradeResult(outcome.passed, score, f"{self.label}: {outcome.reason}")
+            reason = f"{self.label}: {found.reason} (negated)"
+            return GradeResult(not found.passed, 1.0 - score, reason)
+        return GradeResult(found.passed, score, f"{self.label}: {found.reason}")
 
     def grade(self, output: str, ctx: GradeContext) -> GradeResult:
         text = self._select(output)
         if isinstance(text, GradeResult):
             return text
         try:
-            outcome = self.check(text, ctx)
+            found = self.check(text, ctx)
         except Exception as exc:  # a grader bug must not kill the run; report it as an error
-            outcome = crashed(exc)
-        return self._finish(outcome)
+            found = crashed(exc)
+        return self._finish(found)
 
     async def agrade(self, output: str, ctx: GradeContext) -> GradeResult:
         text = self._select(output)
         if isinstance(text, GradeResult):
             return text
         try:
-            outcome = await self.acheck(text, ctx)
+            found = await self.acheck(text, ctx)
         except Exception as exc:  # as in grade(): an error result, never a crash
-            outcome = crashed(exc)
-        return self._finish(outcome)
+            found = crashed(exc)
+        return self._finish(found)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.type_name}>"
@@ -273,10 +274,10 @@ class AsyncOnlyGrader(BaseGrader):
 
     needs_await = True
 
-    def check(self, text: str, ctx: GradeContext) -> Outcome:
+    def check(self, text: str, ctx: GradeContext) -> Check:
         return error("needs async grading (agrade / grade_all_async): it awaits a model")
 
 
-def crashed(exc: BaseException) -> Outcome:
-    """The error outcome for a grader (or user function) that raised."""
+def crashed(exc: BaseException) -> Check:
+    """The error Check for a grader (or user function) that raised."""
     return error(f"grader crashed: {type(exc).__name__}: {exc}")

@@ -18,14 +18,15 @@ from pydantic import Field
 
 from evals.graders.base import (
     BaseGrader,
+    Check,
     CommonOptions,
     GradeContext,
     Grader,
     GraderSpecError,
-    Outcome,
     error,
     number,
 )
+from evals.graders.registry import build_grader, grade_all, grade_all_async, register
 from evals.records import GradeResult
 
 
@@ -45,8 +46,6 @@ class GroupGrader(BaseGrader):
 
     def __init__(self, options: GroupOptions, *, negated: bool = False) -> None:
         super().__init__(options, negated=negated)
-        from evals.graders.registry import build_grader  # the registry imports this module
-
         self.children: list[Grader] = []
         for index, spec in enumerate(options.graders):
             try:
@@ -66,17 +65,13 @@ class GroupGrader(BaseGrader):
     def needs_await(self) -> bool:  # type: ignore[override]
         return any(getattr(child, "needs_await", True) for child in self.children)
 
-    def check(self, text: str, ctx: GradeContext) -> Outcome:
-        from evals.graders.registry import grade_all
-
+    def check(self, text: str, ctx: GradeContext) -> Check:
         return self.aggregate(grade_all(self.children, text, self._context(ctx)))
 
-    async def acheck(self, text: str, ctx: GradeContext) -> Outcome:
-        from evals.graders.registry import grade_all_async
-
+    async def acheck(self, text: str, ctx: GradeContext) -> Check:
         return self.aggregate(await grade_all_async(self.children, text, self._context(ctx)))
 
-    def aggregate(self, results: Sequence[GradeResult]) -> Outcome:
+    def aggregate(self, results: Sequence[GradeResult]) -> Check:
         raise NotImplementedError
 
     def mean(self, results: Sequence[GradeResult]) -> float:
@@ -97,51 +92,52 @@ def _reasons(results: Sequence[GradeResult]) -> str:
     return "; ".join(r.reason for r in results)
 
 
+@register
 class AllGrader(GroupGrader):
     """Passes when every child passes; score is the weighted mean."""
 
     base_type = "all"
 
-    def aggregate(self, results: Sequence[GradeResult]) -> Outcome:
+    def aggregate(self, results: Sequence[GradeResult]) -> Check:
         count = len(results)
         errors = [r for r in results if r.error]
         failures = [r for r in results if not r.passed and not r.error]
         if failures:  # a clear failure decides "all", whatever could not grade
-            return Outcome(
+            return Check(
                 False,
                 f"{len(failures)} of {count} failed: {_reasons(failures + errors)}",
                 score=self.mean(results),
             )
         if errors:
             return error(f"{len(errors)} of {count} could not grade: {_reasons(errors)}")
-        return Outcome(True, f"all {count} passed", score=self.mean(results))
+        return Check(True, f"all {count} passed", score=self.mean(results))
 
 
+@register
 class AnyGrader(GroupGrader):
     """Passes when at least one child passes (errors only matter if none did); score is the best."""
 
     base_type = "any"
 
-    def aggregate(self, results: Sequence[GradeResult]) -> Outcome:
+    def aggregate(self, results: Sequence[GradeResult]) -> Check:
         count = len(results)
         passed = [r for r in results if r.passed and not r.error]
         if passed:
             best = max(passed, key=lambda r: r.score)
-            return Outcome(
-                True, f"{len(passed)} of {count} passed: {best.reason}", score=best.score
-            )
+            return Check(True, f"{len(passed)} of {count} passed: {best.reason}", score=best.score)
         errors = [r for r in results if r.error]
         if errors:
             return error(
                 f"none of {count} passed, {len(errors)} could not grade: {_reasons(results)}"
             )
-        return Outcome(
+        return Check(
             False,
             f"none of {count} passed: {_reasons(results)}",
             score=max(r.score for r in results),
         )
 
 
+@register
 class WeightedGrader(GroupGrader):
     """Partial credit: the weighted mean of the children's scores against a threshold."""
 
@@ -156,7 +152,7 @@ class WeightedGrader(GroupGrader):
                 "the children's weights sum to 0; give one a `weight`", key="graders"
             )
 
-    def aggregate(self, results: Sequence[GradeResult]) -> Outcome:
+    def aggregate(self, results: Sequence[GradeResult]) -> Check:
         errors = [r for r in results if r.error]
         if errors:
             return error(f"{len(errors)} of {len(results)} could not grade: {_reasons(errors)}")
@@ -164,9 +160,9 @@ class WeightedGrader(GroupGrader):
         failures = [r for r in results if not r.passed]
         detail = f"; failed: {_reasons(failures)}" if failures else ""
         if score >= threshold:
-            return Outcome(
+            return Check(
                 True, f"weighted score {number(score)} ≥ {number(threshold)}{detail}", score=score
             )
-        return Outcome(
+        return Check(
             False, f"weighted score {number(score)} < {number(threshold)}{detail}", score=score
         )

@@ -21,14 +21,15 @@ from pydantic import Field
 
 from evals.graders.base import (
     BaseGrader,
+    Check,
     CommonOptions,
     GradeContext,
     GraderSpecError,
-    Outcome,
     error,
     number,
     show,
 )
+from evals.graders.registry import register
 from evals.records import GradeResult
 
 RETURNS = "return a bool, a score in [0, 1], a dict with pass/score/reason, or a GradeResult"
@@ -83,14 +84,14 @@ def load_function(spec: Any, key: str) -> Callable[..., Any]:
     return target
 
 
-def interpret(result: Any, threshold: float, who: str) -> Outcome:
-    """What the user's function returned, as an outcome (unreadable results are errors)."""
+def interpret(result: Any, threshold: float, who: str) -> Check:
+    """What the user's function returned, as a Check (unreadable results are errors)."""
     if hasattr(result, "item") and callable(result.item):  # numpy scalars
         result = result.item()
     if isinstance(result, GradeResult):
-        return Outcome(result.passed, result.reason, error=result.error, score=result.score)
+        return Check(result.passed, result.reason, error=result.error, score=result.score)
     if isinstance(result, bool):
-        return Outcome(result, f"{who} returned {result}")
+        return Check(result, f"{who} returned {result}")
     if isinstance(result, int | float):
         return _scored(float(result), None, threshold, who, f"{who} scored {{score}}")
     if isinstance(result, Mapping):
@@ -105,7 +106,7 @@ def interpret(result: Any, threshold: float, who: str) -> Outcome:
         if score is None:
             if passed is None:
                 return error(f"{who} returned a dict without `pass` or `score`")
-            return Outcome(passed, str(reason) if reason else f"{who} returned pass={passed}")
+            return Check(passed, str(reason) if reason else f"{who} returned pass={passed}")
         if isinstance(score, bool) or not isinstance(score, int | float):
             return error(f"{who} returned score={show(score)}; `score` must be a number in [0, 1]")
         default = str(reason) if reason else f"{who} scored {{score}}"
@@ -113,7 +114,7 @@ def interpret(result: Any, threshold: float, who: str) -> Outcome:
     return error(f"{who} returned {show(result)}; {RETURNS}")
 
 
-def _scored(score: float, passed: bool | None, threshold: float, who: str, reason: str) -> Outcome:
+def _scored(score: float, passed: bool | None, threshold: float, who: str, reason: str) -> Check:
     if math.isnan(score) or not 0 <= score <= 1:
         return error(f"{who} returned score {score}, not in [0, 1]")
     if passed is None:
@@ -123,7 +124,7 @@ def _scored(score: float, passed: bool | None, threshold: float, who: str, reaso
         )
     else:
         reason = reason.format(score=number(score))
-    return Outcome(passed, reason, score=score)
+    return Check(passed, reason, score=score)
 
 
 class PythonOptions(CommonOptions):
@@ -131,6 +132,7 @@ class PythonOptions(CommonOptions):
     threshold: float = Field(0.5, ge=0, le=1)  # for numeric scores
 
 
+@register
 class PythonGrader(BaseGrader):
     """Calls the user's function; sync functions work on both paths, async ones need agrade."""
 
@@ -157,10 +159,10 @@ class PythonGrader(BaseGrader):
             ctx = dataclasses.replace(ctx, expect=self.options.value)  # `value` overrides expect
         return self.function(text, ctx)
 
-    def _raised(self, exc: Exception) -> Outcome:
+    def _raised(self, exc: Exception) -> Check:
         return error(f"{self.spec} raised {type(exc).__name__}: {exc}")
 
-    def check(self, text: str, ctx: GradeContext) -> Outcome:
+    def check(self, text: str, ctx: GradeContext) -> Check:
         try:
             result = self._call(text, ctx)
         except Exception as exc:
@@ -171,7 +173,7 @@ class PythonGrader(BaseGrader):
             return error(f"{self.spec} is async: it needs async grading (agrade)")
         return interpret(result, self.options.threshold, self.spec)
 
-    async def acheck(self, text: str, ctx: GradeContext) -> Outcome:
+    async def acheck(self, text: str, ctx: GradeContext) -> Check:
         try:
             result = self._call(text, ctx)
             if inspect.isawaitable(result):

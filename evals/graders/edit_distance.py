@@ -15,14 +15,15 @@ from pydantic import Field
 from evals.graders.base import (
     NO_EXPECTED,
     BaseGrader,
+    Check,
     CommonOptions,
     GradeContext,
-    Outcome,
     error,
     number,
     quote,
     scalar_list,
 )
+from evals.graders.registry import register
 
 
 def plural(count: int, word: str) -> str:
@@ -71,6 +72,7 @@ class LevenshteinOptions(CommonOptions):
     trim: bool = True
 
 
+@register
 class LevenshteinGrader(BaseGrader):
     """Near-exact text (names, codes, OCR'd strings): score is normalised edit similarity."""
 
@@ -82,7 +84,7 @@ class LevenshteinGrader(BaseGrader):
         text = text.strip() if self.options.trim else text
         return text.casefold() if self.options.ignore_case else text
 
-    def check(self, text: str, ctx: GradeContext) -> Outcome:
+    def check(self, text: str, ctx: GradeContext) -> Check:
         wanted = expected_texts(self.expected(ctx))
         if isinstance(wanted, str):
             return error(wanted)
@@ -95,9 +97,9 @@ class LevenshteinGrader(BaseGrader):
         threshold = self.options.threshold
         if score >= threshold:
             summary = f"similarity {number(score)} ≥ {number(threshold)} ({detail})"
-            return Outcome(True, f"{summary} to {quote(best)}", score=score)
+            return Check(True, f"{summary} to {quote(best)}", score=score)
         summary = f"similarity {number(score)} < {number(threshold)} ({detail})"
-        return Outcome(False, f"{summary}: expected {quote(best)}, got {quote(got)}", score=score)
+        return Check(False, f"{summary}: expected {quote(best)}, got {quote(got)}", score=score)
 
 
 # --- word error rate -----------------------------------------------------------------------
@@ -183,6 +185,7 @@ class WerOptions(CommonOptions):
     numbers_as_words: bool = False  # "3" and "three" are the same word (0-10)
 
 
+@register
 class WerGrader(BaseGrader):
     """Word error rate of a transcript (output) against the reference (expected)."""
 
@@ -195,7 +198,7 @@ class WerGrader(BaseGrader):
             text, normalize=self.options.normalize, numbers_as_words=self.options.numbers_as_words
         )
 
-    def check(self, text: str, ctx: GradeContext) -> Outcome:
+    def check(self, text: str, ctx: GradeContext) -> Check:
         wanted = expected_texts(self.expected(ctx))
         if isinstance(wanted, str):
             return error(wanted)
@@ -204,10 +207,10 @@ class WerGrader(BaseGrader):
         rate, limit = errors.rate, self.options.max_wer
         score = max(0.0, 1.0 - rate)
         if rate <= limit:
-            return Outcome(
+            return Check(
                 True, f"WER {number(rate)} ({errors.describe()}) ≤ {number(limit)}", score=score
             )
-        return Outcome(
+        return Check(
             False, f"WER {number(rate)} ({errors.describe()}) > {number(limit)}", score=score
         )
 

@@ -21,15 +21,16 @@ from pydantic import Field, model_validator
 
 from evals.graders.base import (
     BaseGrader,
+    Check,
     CommonOptions,
     GradeContext,
     GraderSpecError,
-    Outcome,
     fail,
     ok,
     quote,
 )
 from evals.graders.fields import json_path, strip_fence
+from evals.graders.registry import register
 
 __all__ = ["JsonGrader", "JsonSchemaGrader", "compile_schema", "json_path", "strip_fence"]
 
@@ -78,6 +79,7 @@ class JsonOptions(CommonOptions):
     schema_: dict[str, Any] | None = Field(None, alias="schema")
 
 
+@register
 class JsonGrader(BaseGrader):
     """Passes when the output (fence stripped) parses as JSON and matches `schema` if given."""
 
@@ -101,7 +103,7 @@ class JsonGrader(BaseGrader):
             return None
         return compile_schema(self.options.schema_, "schema")
 
-    def check(self, text: str, ctx: GradeContext) -> Outcome:
+    def check(self, text: str, ctx: GradeContext) -> Check:
         body = strip_fence(text).strip()
         try:
             data = json.loads(body)
@@ -126,6 +128,7 @@ class JsonSchemaOptions(JsonOptions):
         return self
 
 
+@register
 class JsonSchemaGrader(JsonGrader):
     """`json` with a required schema, which may live in a file shared with `response_format`."""
 

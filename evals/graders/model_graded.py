@@ -21,15 +21,16 @@ from pydantic import Field
 from evals.graders.base import (
     NO_EXPECTED,
     AsyncOnlyGrader,
+    Check,
     CommonOptions,
     GradeContext,
     GraderSpecError,
-    Outcome,
     error,
     number,
     quote,
 )
 from evals.graders.edit_distance import expected_texts
+from evals.graders.registry import register
 from evals.graders.verdict import VerdictError, parse_verdict
 
 # --- similar ------------------------------------------------------------------------------
@@ -49,6 +50,7 @@ class SimilarOptions(CommonOptions):
     threshold: float = Field(0.8, ge=-1, le=1)  # pass when cosine similarity >= threshold
 
 
+@register
 class SimilarGrader(AsyncOnlyGrader):
     """Same meaning, any wording: cosine similarity of output and expected embeddings."""
 
@@ -56,7 +58,7 @@ class SimilarGrader(AsyncOnlyGrader):
     Options = SimilarOptions
     options: SimilarOptions
 
-    async def acheck(self, text: str, ctx: GradeContext) -> Outcome:
+    async def acheck(self, text: str, ctx: GradeContext) -> Check:
         wanted = expected_texts(self.expected(ctx))
         if isinstance(wanted, str):
             return error(wanted)
@@ -74,9 +76,9 @@ class SimilarGrader(AsyncOnlyGrader):
         threshold = number(self.options.threshold)
         if similarity >= self.options.threshold:
             reason = f"cosine similarity {number(similarity)} ≥ {threshold} to {quote(best)}"
-            return Outcome(True, reason, score=score)
+            return Check(True, reason, score=score)
         reason = f"cosine similarity {number(similarity)} < {threshold}: expected {quote(best)}"
-        return Outcome(False, f"{reason}, got {quote(text)}", score=score)
+        return Check(False, f"{reason}, got {quote(text)}", score=score)
 
 
 # --- llm_rubric and closedqa --------------------------------------------------------------
@@ -136,6 +138,7 @@ class LlmRubricOptions(CommonOptions):
     prompt: str | list[dict[str, str]] | None = None
 
 
+@register
 class LlmRubricGrader(AsyncOnlyGrader):
     """A judge model scores the answer against a rubric; passes when score >= threshold."""
 
@@ -161,7 +164,7 @@ class LlmRubricGrader(AsyncOnlyGrader):
                 f"`prompt` messages need role and content ({exc} missing)", key="prompt"
             ) from None
 
-    def rubric_and_reference(self, ctx: GradeContext) -> tuple[str, Any] | Outcome:
+    def rubric_and_reference(self, ctx: GradeContext) -> tuple[str, Any] | Check:
         """The rubric text and the reference answer shown with it (None: none)."""
         if self.options.rubric is not None:
             rubric: Any = self.options.rubric
@@ -176,13 +179,13 @@ class LlmRubricGrader(AsyncOnlyGrader):
             rubric = "\n".join(f"- {item}" for item in rubric)
         return str(rubric), reference
 
-    async def acheck(self, text: str, ctx: GradeContext) -> Outcome:
+    async def acheck(self, text: str, ctx: GradeContext) -> Check:
         if ctx.judge is None:
             return error(
                 f"{self.base_type} needs a judge model: set `judge:` in the runner profile"
             )
         found = self.rubric_and_reference(ctx)
-        if isinstance(found, Outcome):
+        if isinstance(found, Check):
             return found
         rubric, reference = found
         data = {
@@ -209,7 +212,7 @@ class LlmRubricGrader(AsyncOnlyGrader):
         threshold = self.options.threshold
         sign = "≥" if score >= threshold else "<"
         reason = f"judge: {number(score)} {sign} {number(threshold)}"
-        return Outcome(sign == "≥", f"{reason}: {why}" if why else reason, score=score)
+        return Check(sign == "≥", f"{reason}: {why}" if why else reason, score=score)
 
 
 @lru_cache(maxsize=128)
@@ -245,6 +248,7 @@ class ClosedQAOptions(CommonOptions):
     prompt: str | list[dict[str, str]] | None = None
 
 
+@register
 class ClosedQAGrader(LlmRubricGrader):
     """Factuality: is the answer correct and consistent with the case's expected answer?"""
 
@@ -252,7 +256,7 @@ class ClosedQAGrader(LlmRubricGrader):
     Options = ClosedQAOptions
     options: ClosedQAOptions  # type: ignore[assignment]
 
-    def rubric_and_reference(self, ctx: GradeContext) -> tuple[str, Any] | Outcome:
+    def rubric_and_reference(self, ctx: GradeContext) -> tuple[str, Any] | Check:
         reference = self.expected(ctx)
         if reference is None:
             return error(NO_EXPECTED)

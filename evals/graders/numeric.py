@@ -15,15 +15,16 @@ from pydantic import Field
 from evals.graders.base import (
     NO_EXPECTED,
     BaseGrader,
+    Check,
     CommonOptions,
     GradeContext,
-    Outcome,
     error,
     fail,
     ok,
     quote,
     show,
 )
+from evals.graders.registry import register
 
 _SIGN = r"[-+\u2212]"  # \u2212 is the Unicode minus sign some models write
 _NUMBER = re.compile(
@@ -76,6 +77,7 @@ class NumericOptions(CommonOptions):
     relative_tolerance: float | None = Field(None, ge=0)  # or <= this fraction of |expected|
 
 
+@register
 class NumericGrader(BaseGrader):
     """Passes when the first number in the output is within tolerance of the expected one."""
 
@@ -91,7 +93,7 @@ class NumericGrader(BaseGrader):
             parts.append(f"relative tolerance {fmt(self.options.relative_tolerance)}")
         return ", ".join(parts)
 
-    def check(self, text: str, ctx: GradeContext) -> Outcome:
+    def check(self, text: str, ctx: GradeContext) -> Check:
         raw = self.expected(ctx)
         if raw is None:
             return error(NO_EXPECTED)

@@ -1,8 +1,12 @@
 """Grader specs (the `graders:` entries of a suite) -> grader objects, and combining results.
 
-One dict, REGISTRY, maps a `type:` to a grader class. A class declares its options
-as a pydantic model (`extra="forbid"`), so a typo in a spec is caught at load time
-with a message naming the key, not silently ignored during a paid run.
+One dict, REGISTRY, maps a `type:` to a grader class. It is filled by the `@register` class
+decorator on each grader class, when its module is imported; `evals.graders` imports every
+grader module, so the registry is full whenever any part of the package is imported. This
+module imports no grader module, so grader modules (groups build their children) can use it.
+
+A class declares its options as a pydantic model (`extra="forbid"`), so a typo in a spec is
+caught at load time with a message naming the key, not silently ignored during a paid run.
 """
 
 from __future__ import annotations
@@ -10,45 +14,35 @@ from __future__ import annotations
 import asyncio
 import difflib
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
 from evals.graders.base import BaseGrader, GradeContext, Grader, GraderSpecError
-from evals.graders.composite import AllGrader, AnyGrader, WeightedGrader
-from evals.graders.custom import PythonGrader
-from evals.graders.edit_distance import LevenshteinGrader, WerGrader
-from evals.graders.json_graders import JsonGrader, JsonSchemaGrader
-from evals.graders.model_graded import ClosedQAGrader, LlmRubricGrader, SimilarGrader
-from evals.graders.numeric import NumericGrader
-from evals.graders.text import ContainsGrader, ExactGrader, RegexGrader
-from evals.graders.tool_calls import ToolCallsGrader
 from evals.records import GradeResult
 
 NEGATION_PREFIX = "not-"
 
-REGISTRY: dict[str, type[BaseGrader]] = {
-    cls.base_type: cls
-    for cls in (
-        ExactGrader,
-        ContainsGrader,
-        RegexGrader,
-        NumericGrader,
-        JsonGrader,
-        JsonSchemaGrader,
-        ToolCallsGrader,
-        LevenshteinGrader,
-        WerGrader,
-        SimilarGrader,
-        LlmRubricGrader,
-        ClosedQAGrader,
-        PythonGrader,
-        AllGrader,
-        AnyGrader,
-        WeightedGrader,
-    )
-}
-KNOWN_TYPES: tuple[str, ...] = tuple(REGISTRY)
+REGISTRY: dict[str, type[BaseGrader]] = {}  # in registration order: the order users see
+
+GraderClass = TypeVar("GraderClass", bound=type[BaseGrader])
+
+
+def register(cls: GraderClass) -> GraderClass:
+    """Class decorator: `cls` grades specs with `type: <cls.base_type>` (and `not-...`)."""
+    taken = REGISTRY.get(cls.base_type)
+    if taken is not None and taken is not cls:
+        raise ValueError(
+            f"grader type {cls.base_type!r} is already registered by "
+            f"{taken.__module__}.{taken.__qualname__}"
+        )
+    REGISTRY[cls.base_type] = cls
+    return cls
+
+
+def known_types() -> tuple[str, ...]:
+    """Every registered `type:` name, in registration order."""
+    return tuple(REGISTRY)
 
 
 def _known_list() -> str:

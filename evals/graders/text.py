@@ -15,9 +15,9 @@ from pydantic import field_validator
 from evals.graders.base import (
     NO_EXPECTED,
     BaseGrader,
+    Check,
     CommonOptions,
     GradeContext,
-    Outcome,
     compile_regex,
     error,
     fail,
@@ -26,6 +26,7 @@ from evals.graders.base import (
     scalar_list,
     show,
 )
+from evals.graders.registry import register
 
 
 def _join(items: list[str]) -> str:
@@ -37,6 +38,7 @@ class ExactOptions(CommonOptions):
     trim: bool = True  # strip surrounding whitespace from output and expected
 
 
+@register
 class ExactGrader(BaseGrader):
     """Output equals the expected text; a list of expected values means "any of these"."""
 
@@ -49,7 +51,7 @@ class ExactGrader(BaseGrader):
             text = text.strip()
         return text.casefold() if self.options.ignore_case else text
 
-    def check(self, text: str, ctx: GradeContext) -> Outcome:
+    def check(self, text: str, ctx: GradeContext) -> Check:
         expected = self.expected(ctx)
         if expected is None:
             return error(NO_EXPECTED)
@@ -69,6 +71,7 @@ class ContainsOptions(CommonOptions):
     ignore_case: bool = False
 
 
+@register
 class ContainsGrader(BaseGrader):
     """Output contains the expected substring(s).
 
@@ -84,7 +87,7 @@ class ContainsGrader(BaseGrader):
         super().__init__(options, negated=negated)
         self.mode = options.mode or ("any" if negated else "all")
 
-    def check(self, text: str, ctx: GradeContext) -> Outcome:
+    def check(self, text: str, ctx: GradeContext) -> Check:
         expected = self.expected(ctx)
         if expected is None:
             return error(NO_EXPECTED)
@@ -135,6 +138,7 @@ def _compile_case_pattern(pattern: str, flags: int) -> re.Pattern[str] | str:
         return f"expected pattern is not a valid regex ({exc}): /{pattern}/"
 
 
+@register
 class RegexGrader(BaseGrader):
     """Output matches a regex (`value`, else the case's `expect`).
 
@@ -155,7 +159,7 @@ class RegexGrader(BaseGrader):
         if "value" in options.model_fields_set:
             self._pattern = compile_regex(options.value, "value", self._flags)
 
-    def check(self, text: str, ctx: GradeContext) -> Outcome:
+    def check(self, text: str, ctx: GradeContext) -> Check:
         pattern = self._pattern
         if pattern is None:
             if ctx.expect is None:

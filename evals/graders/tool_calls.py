@@ -19,15 +19,16 @@ from typing import Any, Literal
 from evals.graders.base import (
     NO_EXPECTED,
     BaseGrader,
+    Check,
     CommonOptions,
     GradeContext,
     GraderSpecError,
-    Outcome,
     fail,
     ok,
     quote,
     show,
 )
+from evals.graders.registry import register
 
 MISSING = 10**6  # cost of leaving an expected call unpaired (or pairing different names)
 IMPERFECT = 1000  # cost of pairing same-name calls whose arguments differ (+1 per problem)
@@ -194,6 +195,7 @@ def assign(cost: list[list[int]]) -> list[int]:
     return result
 
 
+@register
 class ToolCallsGrader(BaseGrader):
     """Grades `ctx.tool_calls` (not the text) against the expected calls."""
 
@@ -229,13 +231,13 @@ class ToolCallsGrader(BaseGrader):
             return self.options.value
         return ctx.expect_tool_calls if ctx.expect_tool_calls is not None else ctx.expect
 
-    def check(self, text: str, ctx: GradeContext) -> Outcome:
+    def check(self, text: str, ctx: GradeContext) -> Check:
         raw = self.expected(ctx)
         if raw is None:
-            return Outcome(False, NO_EXPECTED, error=True)
+            return Check(False, NO_EXPECTED, error=True)
         expected = parse_expected(raw)
         if isinstance(expected, str):
-            return Outcome(False, expected, error=True)
+            return Check(False, expected, error=True)
         actual = parse_actual(ctx.tool_calls)
         if isinstance(actual, str):
             return fail(actual)
@@ -264,7 +266,7 @@ class ToolCallsGrader(BaseGrader):
             reasons += [f"unexpected extra call {call.name}" for call in extras]
         if reasons:
             counted = len(expected) + (0 if self.options.allow_extra_calls else len(extras))
-            return Outcome(False, "; ".join(reasons), score=matched / max(counted, 1))
+            return Check(False, "; ".join(reasons), score=matched / max(counted, 1))
         if self.options.order == "strict" and not self._in_order(expected, actual, problems):
             got = ", ".join(call.name for call in actual)
             return fail(f"calls out of order: expected {_names(expected)}; got {got}")

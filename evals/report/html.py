@@ -1,9 +1,9 @@
 """Self-contained HTML report: one file, inline CSS and JS, no external URLs.
 
-`render_html` / `write_html` take the summary JSON dict (see DESIGN.md, "Summary
-JSON") and an iterable of per-case result dicts. Cases are streamed through the
-template (a generator is fine), so a large run is never held as one big string
-by `write_html`.
+`render_html` / `write_html` take the summary (a typed `Summary`, or the summary
+JSON dict: see DESIGN.md, "Summary JSON") and an iterable of per-case result
+dicts. Cases are streamed through the template (a generator is fine), so a large
+run is never held as one big string by `write_html`.
 
 All data reaches the page through Jinja2 autoescaping; nothing from a summary or
 a case is marked safe. A Content-Security-Policy (no network at all, only the
@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+
+from evals.report.model import Summary, as_json
 
 __all__ = ["render_html", "write_html"]
 
@@ -302,10 +304,11 @@ def _environment() -> jinja2.Environment:
 
 
 def _context(
-    summary: Mapping[str, Any],
+    summary: Summary | Mapping[str, Any],
     cases: Iterable[Mapping[str, Any]],
     title: str | None,
 ) -> dict[str, Any]:
+    summary = as_json(summary)
     rows = [_row_view(r) for r in summary.get("rows") or [] if isinstance(r, Mapping)]
     _mark_best(rows)
     suites = summary.get("suites") or sorted({r["suite"] for r in rows})
@@ -331,7 +334,7 @@ def _context(
 
 
 def _generate(
-    summary: Mapping[str, Any],
+    summary: Summary | Mapping[str, Any],
     cases: Iterable[Mapping[str, Any]],
     title: str | None,
 ) -> Iterator[str]:
@@ -340,7 +343,7 @@ def _generate(
 
 
 def render_html(
-    summary: Mapping[str, Any],
+    summary: Summary | Mapping[str, Any],
     cases: Iterable[Mapping[str, Any]],
     *,
     title: str | None = None,
@@ -351,7 +354,7 @@ def render_html(
 
 def write_html(
     path: Path | str | os.PathLike[str],
-    summary: Mapping[str, Any],
+    summary: Summary | Mapping[str, Any],
     cases: Iterable[Mapping[str, Any]],
     title: str | None = None,
 ) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, TextIO
+
+from evals.report.model import Summary, as_json
 
 
 def _pct(value: float | None) -> str:
@@ -19,10 +22,12 @@ def _cost(value: float | None) -> str:
     return f"${value:.6f}" if value < 0.01 else f"${value:.4f}"
 
 
-def print_summary(summary: dict[str, Any], file: TextIO) -> None:
+def print_summary(summary: Summary | Mapping[str, Any], file: TextIO) -> None:
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
+
+    summary = as_json(summary)
 
     table = Table(title=f"run {summary['run_id']}", title_justify="left")
     for header in (

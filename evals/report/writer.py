@@ -3,50 +3,54 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from evals.report.model import Summary, as_json
 from evals.report.summary import build_summary
-from evals.store import Store
+from evals.store import ResultStore
 
 MAX_CASE_ROWS = 5000  # a browser stays responsive; the store keeps every sample
 
 
-def case_rows(store: Store, run_id: str, limit: int | None = None) -> Iterator[dict[str, Any]]:
+def case_rows(
+    store: ResultStore, run_id: str, limit: int | None = None
+) -> Iterator[dict[str, Any]]:
     """Per-sample rows for the HTML report, streamed; with a limit, problems come first."""
     for row in store.results(run_id, problems_first=limit is not None, limit=limit):
         yield {
-            "suite": row["suite"],
-            "case_id": row["case_id"],
-            "prompt": row["prompt"],
-            "model": row["model"],
-            "repeat": row["repeat"],
-            "vars": json.loads(row["vars"]),
-            "expect": json.loads(row["expect"]),
-            "output": row["output"],
-            "tool_calls": json.loads(row["tool_calls"]) if row["tool_calls"] else None,
-            "passed": None if row["error"] else bool(row["passed"]),
-            "score": row["score"],
-            "grades": json.loads(row["grades"]),
-            "error": row["error"],
-            "finish_reason": row["finish_reason"],
-            "latency_s": row["latency_s"],
-            "prompt_tokens": row["prompt_tokens"],
-            "cached_tokens": row["cached_tokens"],
-            "completion_tokens": row["completion_tokens"],
-            "reasoning_tokens": row["reasoning_tokens"],
-            "cost_usd": row["cost_usd"],
-            "cache_hit": bool(row["cache_hit"]),
+            "suite": row.suite,
+            "case_id": row.case_id,
+            "prompt": row.prompt,
+            "model": row.model,
+            "repeat": row.repeat,
+            "vars": row.vars,
+            "expect": row.expect,
+            "output": row.output,
+            "tool_calls": row.tool_calls,
+            "passed": None if row.error else bool(row.passed),
+            "score": row.score,
+            "grades": row.grades,
+            "error": row.error,
+            "finish_reason": row.finish_reason,
+            "latency_s": row.latency_s,
+            "prompt_tokens": row.prompt_tokens,
+            "cached_tokens": row.cached_tokens,
+            "completion_tokens": row.completion_tokens,
+            "reasoning_tokens": row.reasoning_tokens,
+            "cost_usd": row.cost_usd,
+            "cache_hit": row.cache_hit,
         }
 
 
-def write_summary_json(summary: dict[str, Any], path: Path) -> None:
+def write_summary_json(summary: Summary | Mapping[str, Any], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(as_json(summary), indent=2) + "\n", encoding="utf-8")
 
 
-def write_report(store: Store, run_id: str, out_dir: Path) -> dict[str, Any]:
+def write_report(store: ResultStore, run_id: str, out_dir: Path) -> Summary:
     """Write `out_dir/summary.json` and `out_dir/index.html`; return the summary."""
     from evals.report.html import write_html
 
@@ -59,6 +63,6 @@ def write_report(store: Store, run_id: str, out_dir: Path) -> dict[str, Any]:
             f"the cases table shows {MAX_CASE_ROWS:,} of {total:,} samples, errors and "
             f"failures first; every sample is in {store.path} (table `results`)"
         )
-        shown, limit = {**summary, "warnings": [*summary["warnings"], note]}, MAX_CASE_ROWS
+        shown, limit = replace(summary, warnings=[*summary.warnings, note]), MAX_CASE_ROWS
     write_html(out_dir / "index.html", shown, case_rows(store, run_id, limit))
     return summary

@@ -1,54 +1,58 @@
-"""One run, orchestrated: load -> plan -> engine -> graders -> store -> report; resume."""
+"""One run, orchestrated: prepare -> create (or resume) -> session -> finish -> report.
+
+Nothing here prints or picks an exit code: what a user should hear goes to a
+`RunEvents` listener (the CLI prints it), and the outcome comes back as a
+`RunResult` for the caller to judge.
+"""
 
 from __future__ import annotations
 
 import secrets
-import sys
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from evals.config.runner import ModelSpec, RunnerProfile, load_runner
-from evals.config.suite import Suite, check_cases, load_suite
-from evals.errors import InputError
+from evals.run.options import RunOptions
+from evals.run.prepare import Prepared, prepare, resumed_options, run_config
 
-EXIT_OK, EXIT_GATE, EXIT_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
+if TYPE_CHECKING:
+    from evals.run.plan import Job
+    from evals.store import ResultStore
+
+
+class RunEvents(Protocol):
+    """What a run tells its caller while it goes (the CLI prints these to stderr)."""
+
+    def started(self, run_id: str) -> None: ...
+    def warning(self, text: str) -> None: ...
+    def note(self, text: str) -> None: ...
+
+
+class QuietEvents:
+    """For library callers: hear nothing."""
+
+    def started(self, run_id: str) -> None:
+        pass
+
+    def warning(self, text: str) -> None:
+        pass
+
+    def note(self, text: str) -> None:
+        pass
 
 
 @dataclass
-class RunOptions:
-    suite_paths: list[Path]
-    runner_path: Path
-    model_ids: list[str] = field(default_factory=list)
-    prompts: list[str] = field(default_factory=list)
-    repeat: int = 1
-    concurrency: int | None = None
-    limit: int | None = None
-    dry_run: bool = False
-    out_dir: Path | None = None
-    summary_json: Path | None = None
-    fail_under: float | None = None
-    max_cost: float | None = None
-    no_cache: bool = False
-    resume: str | None = None
-    argv: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Prepared:
-    """Everything checked before the first request is sent."""
-
-    suites: list[Suite]
-    case_counts: dict[str, int]
-    profile: RunnerProfile
-    models: list[ModelSpec]
-    per_model: dict[str, int]  # samples planned for each model (suites of its kind)
-    warnings: list[str]
-
-    @property
-    def planned(self) -> int:
-        return sum(self.per_model.values())
+class RunResult:
+    run_id: str
+    prepared: Prepared
+    summary: dict[str, Any] | None = None  # None when nothing was run (already complete)
+    complete: bool = False
+    stop_reason: str | None = None
+    stored: int = 0  # results in the store for this run
+    report_dir: Path | None = None
+    already_complete: bool = False
 
 
 def now_iso() -> str:
@@ -59,258 +63,17 @@ def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
 
 
-def _select_models(profile: RunnerProfile, ids: list[str], path: Path) -> list[ModelSpec]:
-    if not ids:
-        return list(profile.models)
-    by_id = {model.id: model for model in profile.models}
-    unknown = [model_id for model_id in ids if model_id not in by_id]
-    if unknown:
-        raise InputError(
-            f"unknown model id(s) {', '.join(unknown)}: the profile defines {', '.join(by_id)}",
-            path,
-        )
-    return [by_id[model_id] for model_id in ids]
-
-
-def _check_prompts(suites: list[Suite], names: list[str]) -> None:
-    for name in names:
-        if not any(name in suite.prompts for suite in suites):
-            known = sorted({p for suite in suites for p in suite.prompts})
-            raise InputError(f"--prompt {name}: no suite has it (prompts: {', '.join(known)})")
-
-
-def prepare(options: RunOptions) -> Prepared:
-    from evals.run.collect import PriceBook
-    from evals.run.plan import count_planned
-
-    suites = [load_suite(path) for path in options.suite_paths]
-    names = [suite.name for suite in suites]
-    if len(set(names)) != len(names):
-        raise InputError(f"two suites share a name ({', '.join(names)}): names must differ")
-    case_counts = {suite.name: check_cases(suite) for suite in suites}
-    profile = load_runner(options.runner_path)
-    models = _select_models(profile, options.model_ids, options.runner_path)
-    _check_prompts(suites, options.prompts)
-    per_model = {
-        model.id: count_planned(
-            [suite for suite in suites if suite.kind == model.kind],
-            options.prompts,
-            options.repeat,
-            options.limit,
-            case_counts,
-        )
-        for model in models
-    }
-    kinds = {model.kind for model in models}
-    orphans = [suite for suite in suites if suite.kind not in kinds]
-    if orphans:
-        raise InputError(
-            f"suite(s) {', '.join(s.name for s in orphans)} need a model of kind "
-            f"{', '.join(sorted({s.kind for s in orphans}))}: add one to the runner profile "
-            "(`kind:` on a model) or select it with -m",
-            options.runner_path,
-        )
-    # Asked for by name with nothing to do is a mistake; a resumed run re-selects
-    # what it ran (older runs stored every model), so it is not asked for by name.
-    asked = options.model_ids and not options.resume
-    idle = [m.id for m in models if per_model[m.id] == 0 and asked]
-    if idle:
-        raise InputError(
-            f"model(s) {', '.join(idle)} have no suite of their kind to run "
-            "(a model's `kind:` must match a suite's: chat, embeddings or transcription)"
-        )
-    _check_keys(profile, models, options.runner_path)
-    _check_suite_efforts(suites, models)
-    prices = PriceBook(profile)
-    unpriced = [m for m in models if prices.for_model(m) is None]
-    if options.max_cost is not None and unpriced:
-        raise InputError(
-            f"--max-cost needs a price for every model; none is known for "
-            f"{', '.join(m.id for m in unpriced)}: add them under `pricing:` in the runner profile",
-            options.runner_path,
-        )
-    warnings = [
-        f"no price known for model '{m.id}' ({m.api_model}): its cost is shown as unknown; "
-        f"add it under `pricing:` in the runner profile"
-        for m in unpriced
-    ]
-    return Prepared(suites, case_counts, profile, models, per_model, warnings)
-
-
-def used_endpoints(profile: RunnerProfile, models: list[ModelSpec]) -> set[str]:
-    """The endpoints a run talks to: its models', its judge's and its embedder's."""
-    used = {model.endpoint for model in models}
-    return used | {helper.endpoint for helper in (profile.judge, profile.embedder) if helper}
-
-
-def _check_keys(profile: RunnerProfile, models: list[ModelSpec], path: Path) -> None:
-    """A missing API key is found before a run is created, not at the first request."""
-    from evals.endpoints.client import missing_key
-
-    for name in sorted(used_endpoints(profile, models)):
-        problem = missing_key(name, profile.endpoints[name])
-        if problem:
-            raise InputError(problem, path)
-
-
-def _check_suite_efforts(suites: list[Suite], models: list[ModelSpec]) -> None:
-    """A suite's reasoning_effort that one of the models would reject is bad input.
-
-    (A model's own params are checked when the runner profile loads.)
-    """
-    from evals.endpoints.capabilities import capabilities_for, reasoning_effort_problem
-
-    for suite in suites:
-        if "reasoning_effort" not in suite.params:
-            continue
-        for model in models:
-            if model.kind != suite.kind or "reasoning_effort" in model.params:
-                continue
-            caps = capabilities_for(model.api_model, model.capabilities or None)
-            problem = reasoning_effort_problem(caps, suite.params["reasoning_effort"])
-            if problem:
-                raise InputError(
-                    f"suite '{suite.name}' params: {problem} (model '{model.id}'); "
-                    "set a value it takes, or override it in the model's params",
-                    suite.path,
-                )
-
-
-def run_config(options: RunOptions, prepared: Prepared) -> dict[str, Any]:
-    """What the store keeps about how the run was made (never a key: only env var names)."""
-    from evals.pricing import PriceTable
-    from evals.run.collect import PriceBook
-
-    # The prices this run used, per model (judge and embedder too), as they were at
-    # its start: `evals report` of an old run shows these, not today's table.
-    prices = PriceBook(prepared.profile, f"runner profile {options.runner_path}")
-    helpers = [h for h in (prepared.profile.judge, prepared.profile.embedder) if h is not None]
-    return {
-        "argv": options.argv,
-        "suite_paths": [str(p.resolve()) for p in options.suite_paths],
-        "runner_path": str(options.runner_path.resolve()),
-        "model_ids": [m.id for m in prepared.models],
-        "requested_model_ids": options.model_ids,  # what -m asked for (resume re-asks it)
-        "models": [m.model_dump() for m in prepared.models],
-        "endpoints": {
-            name: spec.model_dump(exclude={"serve"})
-            for name, spec in prepared.profile.endpoints.items()
-        },
-        "suite_kinds": {suite.name: suite.kind for suite in prepared.suites},
-        "repeat": options.repeat,
-        "limit": options.limit,
-        "prompts": options.prompts,
-        "max_cost": options.max_cost,
-        "warnings": prepared.warnings,
-        "prices_as_of": PriceTable.bundled().as_of,  # the bundled table's date, always
-        "prices": prices.provenance([*prepared.models, *helpers]),
-    }
-
-
-def resumed_options(options: RunOptions, store: Any) -> RunOptions:
-    """The options of the run being resumed: same suites, models, prompts, repeats."""
-    run = store.run(options.resume)
-    if run is None:
-        raise InputError(f"--resume {options.resume}: no such run (`evals runs` lists them)")
-    config = run["config"]
-    suite_paths = [Path(p) for p in config["suite_paths"]]
-    if options.suite_paths and [p.resolve() for p in options.suite_paths] != suite_paths:
-        raise InputError(
-            f"--resume {options.resume}: that run used {', '.join(map(str, suite_paths))}; "
-            "give no SUITE (or the same ones) to resume it"
-        )
-    return replace(
-        options,
-        suite_paths=suite_paths,
-        runner_path=Path(config["runner_path"]),
-        model_ids=config.get("requested_model_ids", config["model_ids"]),
-        prompts=config["prompts"],
-        repeat=config["repeat"],
-        limit=config["limit"],
-        max_cost=options.max_cost if options.max_cost is not None else config.get("max_cost"),
-    )
-
-
-def _resume_hint(store: Any, prepared: Prepared) -> None:
+def _resume_hint(store: ResultStore, prepared: Prepared, events: RunEvents) -> None:
     for run in store.unfinished_runs(list(prepared.case_counts))[:1]:
-        print(
-            f"note: run {run['run_id']} of these suites is unfinished "
+        events.note(
+            f"run {run['run_id']} of these suites is unfinished "
             f"({run['results']}/{run['planned']} results): "
-            f"`evals run --resume {run['run_id']}` finishes it",
-            file=sys.stderr,
+            f"`evals run --resume {run['run_id']}` finishes it"
         )
 
 
-def execute(options: RunOptions) -> int:
-    from evals.engine.budget import Budget
-    from evals.report.table import print_summary
-    from evals.report.writer import write_report, write_summary_json
-    from evals.run.collect import PriceBook
-    from evals.run.session import run_session
-    from evals.store import Store
-
-    store = Store()
-    try:
-        if options.resume:
-            options = resumed_options(options, store)
-        prepared = prepare(options)
-        if options.dry_run:
-            _print_dry_run(prepared)
-            return EXIT_OK
-        run_id = options.resume or new_run_id()
-        print(f"run: {run_id}", file=sys.stderr, flush=True)
-        for warning in prepared.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
-        if options.resume:
-            if store.run(run_id)["complete"]:
-                print(f"run {run_id} is already complete: nothing to resume", file=sys.stderr)
-                return EXIT_OK
-            already_done = _already_done(store, run_id)
-        else:
-            _resume_hint(store, prepared)
-            store.start_run(
-                run_id, list(prepared.case_counts), now_iso(), run_config(options, prepared)
-            )
-            store.set_planned(run_id, prepared.planned)
-            already_done = None
-        remaining = {
-            m.id: prepared.per_model[m.id] - store.count_model_results(run_id, m.id)
-            for m in prepared.models
-        }
-        budget = None
-        if options.max_cost is not None:
-            budget = Budget(cap_usd=options.max_cost, spent_usd=store.spent(run_id))
-        result = run_session(
-            options,
-            prepared,
-            store,
-            run_id,
-            PriceBook(prepared.profile),
-            budget,
-            already_done,
-            remaining,
-        )
-        stop_reason = result.stop_reason
-        if prepared.planned and store.count_answered(run_id) == 0:
-            stop_reason = stop_reason or "failed"  # a run of errors measured nothing
-        complete = store.count_results(run_id) == prepared.planned and stop_reason is None
-        store.finish_run(run_id, now_iso(), complete, None if complete else stop_reason)
-        out_dir = options.out_dir or Path("reports") / run_id
-        summary = write_report(store, run_id, out_dir)
-        if options.summary_json:
-            write_summary_json(summary, options.summary_json)
-        print_summary(summary, sys.stdout)
-        print(f"report: {out_dir / 'index.html'}", file=sys.stderr)
-        if not complete:
-            _explain_incomplete(store, run_id, prepared, stop_reason)
-            return EXIT_INCOMPLETE
-    finally:
-        store.close()
-    return _gate(summary, options.fail_under)
-
-
-def _already_done(store: Any, run_id: str):
-    def done(job: Any) -> bool:
+def _already_done(store: ResultStore, run_id: str) -> Callable[[Job], bool]:
+    def done(job: Job) -> bool:
         return store.has_result(
             run_id, job.suite.name, job.case.id, job.prompt, job.model.id, job.repeat
         )
@@ -318,58 +81,70 @@ def _already_done(store: Any, run_id: str):
     return done
 
 
-def _explain_incomplete(store: Any, run_id: str, prepared: Prepared, reason: str | None) -> None:
-    stored = store.count_results(run_id)
-    why = {
-        "budget": "the --max-cost budget would have been exceeded",
-        "interrupted": "it was interrupted",
-        "failed": "no request succeeded (the errors are listed above)",
-    }.get(reason or "", reason or "some requests got no result")
-    print(
-        f"run {run_id} is incomplete ({stored} of {prepared.planned} results): {why}. "
-        f"`evals run --resume {run_id}` finishes it"
-        + (" (raise --max-cost)" if reason == "budget" else ""),
-        file=sys.stderr,
+def plan_only(options: RunOptions, store: ResultStore) -> Prepared:
+    """What `--dry-run` shows: the checked plan, with nothing created or sent."""
+    if options.resume:
+        options = resumed_options(options, store)
+    return prepare(options)
+
+
+def execute(options: RunOptions, store: ResultStore, events: RunEvents) -> RunResult:
+    """Run (or resume) what `options` name; every result is in `store` as it arrives."""
+    from evals.engine.budget import Budget
+    from evals.pricing import PriceBook
+    from evals.report.writer import write_report, write_summary_json
+    from evals.run.session import run_session
+
+    if options.resume:
+        options = resumed_options(options, store)
+    prepared = prepare(options)
+    run_id = options.resume or new_run_id()
+    events.started(run_id)
+    for warning in prepared.warnings:
+        events.warning(warning)
+    if options.resume:
+        if store.run(run_id)["complete"]:
+            return RunResult(run_id, prepared, complete=True, already_complete=True)
+        already_done = _already_done(store, run_id)
+    else:
+        _resume_hint(store, prepared, events)
+        store.start_run(
+            run_id, list(prepared.case_counts), now_iso(), run_config(options, prepared)
+        )
+        store.set_planned(run_id, prepared.planned)
+        already_done = None
+    remaining = {
+        m.id: prepared.per_model[m.id] - store.count_model_results(run_id, m.id)
+        for m in prepared.models
+    }
+    budget = None
+    if options.max_cost is not None:
+        budget = Budget(cap_usd=options.max_cost, spent_usd=store.spent(run_id))
+    session = run_session(
+        options,
+        prepared,
+        store,
+        run_id,
+        PriceBook(prepared.profile),
+        budget,
+        already_done,
+        remaining,
     )
-
-
-def _gate(summary: dict[str, Any], fail_under: float | None) -> int:
-    if fail_under is None:
-        return EXIT_OK
-    failing = [
-        row for row in summary["rows"] if row["accuracy"] is None or row["accuracy"] < fail_under
-    ]
-    for row in failing:
-        print(
-            f"gate: {row['suite']}/{row['prompt']}/{row['model']} accuracy "
-            f"{row['accuracy']} is under {fail_under}",
-            file=sys.stderr,
-        )
-    return EXIT_GATE if failing else EXIT_OK
-
-
-def _print_dry_run(prepared: Prepared) -> None:
-    print(f"plan: {prepared.planned} requests", file=sys.stderr)
-    for suite in prepared.suites:
-        print(
-            f"  suite {suite.name}: {prepared.case_counts[suite.name]} cases, "
-            f"prompts {', '.join(suite.prompts)}",
-            file=sys.stderr,
-        )
-    for model in prepared.models:
-        print(f"  model {model.id} -> {model.endpoint} ({model.api_model})", file=sys.stderr)
-        for note in _adaptation_notes(prepared.suites, model):
-            print(f"    {note}", file=sys.stderr)
-
-
-def _adaptation_notes(suites: list[Suite], model: ModelSpec) -> list[str]:
-    """How requests to this model are rewritten (reasoning models), from a sample request."""
-    from evals.run.plan import build_body
-
-    notes: list[str] = []
-    for suite in suites:
-        case = next(suite.cases())
-        for template in suite.prompts.values():
-            _, sample_notes = build_body(model, suite.params, template.render(case.vars))
-            notes += [note for note in sample_notes if note not in notes]
-    return notes
+    stop_reason = session.stop_reason
+    if prepared.planned and store.count_answered(run_id) == 0:
+        stop_reason = stop_reason or "failed"  # a run of errors measured nothing
+    complete = store.count_results(run_id) == prepared.planned and stop_reason is None
+    store.finish_run(run_id, now_iso(), complete, None if complete else stop_reason)
+    out_dir = options.out_dir or Path("reports") / run_id
+    summary = write_report(store, run_id, out_dir).to_json()
+    if options.summary_json:
+        write_summary_json(summary, options.summary_json)
+    return RunResult(
+        run_id,
+        prepared,
+        summary,
+        complete,
+        None if complete else stop_reason,
+        store.count_results(run_id),
+        out_dir,
+    )

@@ -7,20 +7,19 @@ their cost is booked to the result as grader cost, never as the model's cost.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from evals.engine.outcome import Outcome
+from evals.engine.embeddings import embeddings_body
+from evals.engine.request import Request
+from evals.engine.response import Response
 from evals.graders.base import Embedder, Judge, JudgeReply
 from evals.run.plan import build_body, request_hash
 
 if TYPE_CHECKING:
     from evals.config.runner import EmbedderSpec, ModelSpec
-    from evals.engine.budget import Budget
     from evals.engine.scheduler import Engine
-    from evals.run.collect import PriceBook
-    from evals.store import Store
+    from evals.pricing import PriceBook
 
 JUDGE_PARAMS = {"temperature": 0, "max_tokens": 512}
 
@@ -36,28 +35,27 @@ class CostMeter:
 
 
 class GraderServices:
+    """The judge and embedder of a run, as requests to the engine (priced, budgeted, cached)."""
+
     def __init__(
         self,
         engine: Engine,
-        store: Store,
         prices: PriceBook,
         judge: ModelSpec | None,
         embedder: EmbedderSpec | None,
         cache_keys: dict[str, str],
-        budget: Budget | None = None,
     ):
         self.engine = engine
-        self.store = store
         self.prices = prices
         self.judge_model = judge
         self.embedder = embedder
         self.cache_keys = cache_keys
-        self.budget = budget
 
-    def _book(self, meter: CostMeter, outcome_cost: float | None, fresh: bool) -> None:
-        meter.add(outcome_cost)
-        if fresh and self.budget is not None:
-            self.budget.settle(0.0, outcome_cost)
+    async def _call(self, meter: CostMeter, request: Request) -> Response | None:
+        response = await self.engine.call(request)
+        if response is not None:
+            meter.add(response.cost_usd)
+        return response
 
     async def _judge(
         self, meter: CostMeter, messages: list[dict[str, Any]], response_format: dict | None
@@ -67,39 +65,39 @@ class GraderServices:
         body, _ = build_body(model, JUDGE_PARAMS, messages)
         if response_format is not None:
             body["response_format"] = response_format
-        key = request_hash(self.cache_keys[model.endpoint], body, 0)
-        entry = self.store.cached_response(key)
-        if entry is not None:
-            outcome = Outcome.from_cache(entry)
-        else:
-            price = self.prices.for_model(model)
-            outcome = await self.engine.request(model.endpoint, body, price, stream=False)
-            if outcome.failure is None:
-                self.store.put_cache(key, outcome.cache_entry())
-        self._book(meter, outcome.cost_usd, not outcome.cache_hit)
-        if outcome.failure is not None:
-            return JudgeReply(None, f"judge request failed: {outcome.error}")
-        return JudgeReply(outcome.output)
+        request = Request(
+            model.endpoint,
+            body,
+            price=self.prices.for_model(model),
+            cache_key=request_hash(self.cache_keys[model.endpoint], body, 0),
+            cache_write=True,
+        )
+        response = await self._call(meter, request)
+        if response is None:
+            return JudgeReply(None, "judge request not sent: the --max-cost budget is spent")
+        if response.failure is not None:
+            return JudgeReply(None, f"judge request failed: {response.error}")
+        return JudgeReply(response.output)
 
     async def _embed(self, meter: CostMeter, texts: list[str]) -> list[list[float]]:
-        from evals.pricing import cost_usd
-
         spec = self.embedder
         assert spec is not None
-        identity = {"model": spec.api_model, "input": texts, "dimensions": spec.dimensions}
-        key = request_hash(self.cache_keys[spec.endpoint], identity, 0)
-        entry = self.store.cached_response(key)
-        if entry is not None:
-            cached = json.loads(entry)
-            meter.add(cached["cost_usd"])
-            return cached["vectors"]
-        done = await self.engine.embed(spec.endpoint, spec.api_model, texts, spec.dimensions)
-        if done.vectors is None:
-            raise RuntimeError(f"embeddings request failed: {done.failure.message}")
-        cost = cost_usd(done.usage, self.prices.for_model(spec))
-        self.store.put_cache(key, json.dumps({"vectors": done.vectors, "cost_usd": cost}))
-        self._book(meter, cost, True)
-        return done.vectors
+        body = embeddings_body(spec.api_model, texts, spec.dimensions)
+        request = Request(
+            spec.endpoint,
+            body,
+            kind="embeddings",
+            price=self.prices.for_model(spec),
+            cache_key=request_hash(self.cache_keys[spec.endpoint], body, 0),
+            cache_write=True,
+        )
+        response = await self._call(meter, request)
+        if response is None:
+            raise RuntimeError("embeddings request not sent: the --max-cost budget is spent")
+        if response.vectors is None:
+            message = response.failure.message if response.failure else "no vectors"
+            raise RuntimeError(f"embeddings request failed: {message}")
+        return response.vectors
 
     def bind(self) -> tuple[Judge | None, Embedder | None, CostMeter]:
         """Callables for one result's graders, with a meter of what they cost."""

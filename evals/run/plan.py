@@ -1,38 +1,48 @@
 """The plan: every (case × prompt variant × model × repeat) as one request, streamed.
 
 One plan per model, so each endpoint's workers draw from their own stream and a
-slow endpoint never holds back a fast one.
+slow endpoint never holds back a fast one. Rendering happens here: the engine
+receives finished requests and never sees a suite or a case.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
-from pathlib import Path
 from typing import Any
 
 from evals.config.cases import Case
 from evals.config.render import PromptTemplate
 from evals.config.runner import ModelSpec
 from evals.config.suite import Suite
-from evals.endpoints.capabilities import adapt_request, capabilities_for
-from evals.engine.executor import canonical_json
+from evals.engine.request import Request
+from evals.pricing import Price
+from evals.records import canonical_json
+from evals.run.kinds import build_body, kind_of
+
+__all__ = ["Job", "build_body", "count_planned", "plan_model", "request_hash", "selected_prompts"]
 
 
 @dataclass(slots=True)
 class Job:
+    """One planned sample: what it is (suite, case, prompt, model, repeat) and its request."""
+
     suite: Suite
     case: Case
     prompt: str
     model: ModelSpec
     repeat: int
-    body: dict[str, Any]
-    request_hash: str
-    stream: bool = False
-    tool_results: dict[str, Any] | None = None
-    kind: str = "chat"
+    request: Request
+
+    @property
+    def body(self) -> dict[str, Any]:
+        return self.request.body
+
+    @property
+    def request_hash(self) -> str:
+        return self.request.cache_key or ""
 
 
 def request_hash(
@@ -57,15 +67,6 @@ def selected_prompts(suite: Suite, names: Sequence[str]) -> list[PromptTemplate]
     return [suite.prompts[name] for name in names if name in suite.prompts]
 
 
-def build_body(
-    model: ModelSpec, suite_params: dict[str, Any], messages: list[dict]
-) -> tuple[dict, list[str]]:
-    params = {**suite_params, **model.params}
-    caps = capabilities_for(model.api_model, model.capabilities or None)
-    messages, params, notes = adapt_request(messages, params, caps)
-    return {"model": model.api_model, "messages": messages, **params}, notes
-
-
 def plan_model(
     suites: Sequence[Suite],
     model: ModelSpec,
@@ -73,37 +74,33 @@ def plan_model(
     prompts: Sequence[str] = (),
     repeat: int = 1,
     limit: int | None = None,
+    price: Price | None = None,
+    skip: Callable[[Job], bool] | None = None,
 ) -> Iterator[Job]:
+    """The jobs of one model; `skip` leaves out what a resumed run already has."""
     for suite in suites:
-        if suite.kind != model.kind or suite.kind == "embeddings":
-            continue  # embeddings suites run as a whole (evals.run.retrieval)
+        kind = kind_of(suite)
+        if suite.kind != model.kind or not kind.per_request:
+            continue  # whole-suite kinds run apart (evals.run.retrieval)
         variants = selected_prompts(suite, prompts)
         stream = model.stream if model.stream is not None else suite.stream
         for case in islice(suite.cases(), limit):
             for template in variants:
-                body = _body(suite, model, template, case)
+                body = kind.body(suite, model, template, case)
                 for index in range(repeat):
-                    yield Job(
-                        suite=suite,
-                        case=case,
-                        prompt=template.name,
-                        model=model,
-                        repeat=index,
+                    request = Request(
+                        endpoint=model.endpoint,
                         body=body,
-                        request_hash=request_hash(endpoint_key, body, index, case.tool_results),
+                        kind=suite.kind,
+                        price=price,
+                        cache_key=request_hash(endpoint_key, body, index, case.tool_results),
                         stream=stream,
                         tool_results=case.tool_results,
-                        kind=suite.kind,
+                        model_id=model.id,
                     )
-
-
-def _body(suite: Suite, model: ModelSpec, template: PromptTemplate, case: Case) -> dict[str, Any]:
-    if suite.kind == "transcription":  # the template renders the audio file's path
-        ref = template.render(case.vars)[0]["content"]
-        path = Path(ref) if Path(ref).is_absolute() else suite.path.parent / ref
-        return {"model": model.api_model, "file": str(path.resolve()), **suite.params}
-    body, _ = build_body(model, suite.params, template.render(case.vars))
-    return body
+                    job = Job(suite, case, template.name, model, index, request)
+                    if skip is None or not skip(job):
+                        yield job
 
 
 def count_planned(
@@ -116,9 +113,8 @@ def count_planned(
     """Samples planned for one model."""
     total = 0
     for suite in suites:
-        cases = case_counts[suite.name] if limit is None else min(limit, case_counts[suite.name])
-        if suite.kind == "embeddings":  # one result per query and dimensions variant
-            total += case_counts[suite.name] * max(len(suite.dimensions), 1)
-            continue
-        total += cases * len(selected_prompts(suite, prompts)) * repeat
+        all_cases = case_counts[suite.name]
+        cases = all_cases if limit is None else min(limit, all_cases)
+        variants = len(selected_prompts(suite, prompts))
+        total += kind_of(suite).planned(suite, variants, repeat, cases, all_cases)
     return total

@@ -15,18 +15,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from evals.engine.embeddings import embeddings_body
+from evals.engine.request import Request
 from evals.errors import InputError
-from evals.pricing import cost_usd
 from evals.store import ResultRecord
 
 if TYPE_CHECKING:
     from evals.config.runner import ModelSpec
     from evals.config.suite import Suite
     from evals.engine.scheduler import Engine
-    from evals.run.collect import PriceBook
+    from evals.pricing import PriceBook
     from evals.store import Store
 
 BATCH = 64
+
+
+class BudgetSpent(Exception):
+    """The --max-cost budget cannot cover the next embeddings batch (the run stops)."""
 
 
 def load_corpus(path: Path) -> tuple[list[str], list[str]]:
@@ -81,14 +86,17 @@ class RetrievalRun:
         vectors, usage_tokens, latency, cost = [], 0, 0.0, 0.0
         price = self.prices.for_model(model)
         for batch in _batches(texts):
-            done = await self.engine.embed(model.endpoint, model.api_model, batch, dims)
+            body = embeddings_body(model.api_model, batch, dims)
+            request = Request(model.endpoint, body, kind="embeddings", price=price)
+            done = await self.engine.call(request)
+            if done is None:
+                raise BudgetSpent
             if done.vectors is None:
                 raise RuntimeError(done.failure.message if done.failure else "embedding failed")
             vectors += done.vectors
             usage_tokens += done.usage.prompt_tokens or 0
             latency += done.latency_s or 0.0
-            batch_cost = cost_usd(done.usage, price)
-            cost = None if batch_cost is None or cost is None else cost + batch_cost
+            cost = None if done.cost_usd is None or cost is None else cost + done.cost_usd
         matrix = np.asarray(vectors, dtype=np.float32)
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
         return matrix / np.where(norms == 0, 1, norms), usage_tokens, latency, cost

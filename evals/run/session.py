@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from evals.engine.budget import Budget
-    from evals.run.collect import PriceBook
-    from evals.run.execute import Prepared, RunOptions
+    from evals.pricing import PriceBook
+    from evals.run.options import RunOptions
     from evals.run.plan import Job
+    from evals.run.prepare import Prepared
     from evals.store import Store
 
 
@@ -45,38 +46,42 @@ def _start_servers(prepared: Prepared, used: set[str]) -> tuple[dict[str, str], 
     return base_urls, servers
 
 
-async def _drive(engine, plans, progress, retrieval_work) -> None:
+async def _drive(engine, plans, collector, progress, retrieval_work) -> None:
     ticker = asyncio.create_task(progress.run())
     try:
-        await engine.run(plans)
+        await engine.run(plans, collector.on_response)
         for work in retrieval_work:
             await work()
     finally:
         ticker.cancel()
 
 
-def _retrieval_work(prepared, engine, store, run_id, prices, stats, already_done) -> list:
-    """One job per (embeddings suite, embeddings model, dimensions) not yet stored."""
-    from evals.run.retrieval import RetrievalRun, variant_name, variants
+def _retrieval_work(prepared, engine, store, run_id, prices, stats, resumed: bool) -> list:
+    """One job per (whole-suite kind suite, model of its kind, dimensions) not yet stored."""
+    from evals.run.kinds import kind_of
+    from evals.run.retrieval import BudgetSpent, RetrievalRun, variant_name, variants
 
     runner = RetrievalRun(engine, store, run_id, prices)
     work = []
     for suite in prepared.suites:
-        if suite.kind != "embeddings":
+        if kind_of(suite).per_request:
             continue
         for model in prepared.models:
-            if model.kind != "embeddings":
+            if model.kind != suite.kind:
                 continue
             for dims in variants(suite):
                 if (
-                    already_done
+                    resumed
                     and store.count_group(run_id, suite.name, variant_name(dims), model.id)
                     >= prepared.case_counts[suite.name]
                 ):
                     continue
 
                 async def one(suite=suite, model=model, dims=dims) -> None:
-                    stored = await runner.run(suite, model, dims)
+                    try:
+                        stored = await runner.run(suite, model, dims)
+                    except BudgetSpent:
+                        return  # the engine has said why it stopped
                     stats[model.id].done += stored
 
                 work.append(one)
@@ -95,11 +100,12 @@ def run_session(
 ) -> SessionResult:
     """Send everything not yet stored; every result is committed as it arrives."""
     from evals.endpoints.client import cache_identity, open_endpoint
-    from evals.engine.scheduler import Engine, EngineHooks, ModelStats
+    from evals.engine.scheduler import Engine, ModelStats
+    from evals.engine.transport import OnlineTransport
     from evals.run.collect import Collector
-    from evals.run.execute import used_endpoints
     from evals.run.judging import GraderServices
     from evals.run.plan import plan_model
+    from evals.run.prepare import used_endpoints
     from evals.run.progress import Progress
 
     profile = prepared.profile
@@ -109,24 +115,17 @@ def run_session(
     stats = {model.id: ModelStats(total=remaining[model.id]) for model in prepared.models}
     progress = Progress(stats)
     stop_reason = None
+    collector = Collector(store, run_id)
     try:
         endpoints = {
             name: open_endpoint(name, prepared.profile.endpoints[name], base_urls[name])
             for name in used
         }
-        collector = Collector(store, run_id)
-        hooks = EngineHooks(
-            on_outcome=collector.on_outcome,
-            price_for=prices.for_job,
-            cached=None if options.no_cache else store.cached_response,
-            already_done=already_done,
-            budget=budget,
-            stats=stats,
-        )
-        engine = Engine(endpoints, hooks, options.concurrency)
+        transport = OnlineTransport(endpoints, options.concurrency)
+        engine = Engine(transport, store.cache, budget, stats, replay=not options.no_cache)
         if profile.judge or profile.embedder:
             collector.services = GraderServices(
-                engine, store, prices, profile.judge, profile.embedder, cache_keys, budget
+                engine, prices, profile.judge, profile.embedder, cache_keys
             )
         plans: dict[str, list] = {model.endpoint: [] for model in prepared.models}
         for model in prepared.models:
@@ -138,13 +137,15 @@ def run_session(
                     options.prompts,
                     options.repeat,
                     options.limit,
+                    prices.for_model(model),
+                    already_done,
                 )
             )
         try:
             retrieval = _retrieval_work(
-                prepared, engine, store, run_id, prices, stats, already_done
+                prepared, engine, store, run_id, prices, stats, already_done is not None
             )
-            asyncio.run(_drive(engine, plans, progress, retrieval))
+            asyncio.run(_drive(engine, plans, collector, progress, retrieval))
         except KeyboardInterrupt:
             stop_reason = "interrupted"
         stop_reason = stop_reason or engine.stop_reason

@@ -6,7 +6,7 @@ rules and the usage object), ``chat`` (which surface answers a chat request), ``
 Schema filling shared by both), ``textutil`` (hashing, words, entities), ``vision`` (images),
 ``audio`` + ``multipart`` (transcription), ``embed`` (bag-of-words embeddings), ``media``
 (embeddings and transcription endpoints), ``validate`` (OpenAI's 400s), ``faults``
-(injected failures), ``ratelimit`` (rpm/tpm and headers), ``payloads`` (wire formats),
-``reqlog`` (the request log), ``api`` (routing) and ``server`` (HTTP/1.1 on asyncio;
-``serve`` and ``start_in_thread``).
+(injected failures), ``ratelimit`` (rpm/tpm and headers), ``admission`` (quota, faults and
+rate limits before an answer), ``payloads`` (wire formats), ``reqlog`` (the request log),
+``api`` (routing) and ``server`` (HTTP/1.1 on asyncio; ``serve`` and ``start_in_thread``).
 """

@@ -17,14 +17,15 @@ import time
 from typing import Any
 
 from evals.sim import media, payloads
-from evals.sim.behaviour import last_user_text, latency_s, message_text
+from evals.sim.admission import Admission, apply_fault
+from evals.sim.behaviour import latency_s
 from evals.sim.chat import answer_chat
-from evals.sim.config import FaultConfig, ModelConfig, SimConfig
-from evals.sim.faults import STATUS_FAULTS, AttemptCounter, canonical_sha256, select_fault
+from evals.sim.config import ModelConfig, SimConfig
+from evals.sim.faults import AttemptCounter, canonical_sha256
 from evals.sim.multipart import MultipartError, parse
-from evals.sim.ratelimit import Limiter, retry_headers
 from evals.sim.reply import Reply, error_reply, json_reply
 from evals.sim.reqlog import RequestLog, new_record
+from evals.sim.usage import last_user_text, message_text
 from evals.sim.validate import check_chat
 
 HEALTH_BODY = b'{"status": "ok"}'
@@ -35,7 +36,7 @@ class App:
 
     def __init__(self, config: SimConfig, log_path: str | None = None) -> None:
         self.models = config.models
-        self.limiters = {n: Limiter(m.rpm, m.tpm) for n, m in self.models.items() if m.rpm or m.tpm}
+        self.admission = Admission(self.models)
         self.attempts = AttemptCounter()
         self.log = RequestLog(log_path) if log_path else None
         self._ids = itertools.count(1)
@@ -53,7 +54,7 @@ class App:
             if path == "/v1/chat/completions":
                 return self._post(path, raw, self._chat)
             if path == "/v1/embeddings":
-                return self._post(path, raw, functools.partial(media.embeddings, self))
+                return self._post(path, raw, functools.partial(media.embeddings, self.admission))
             if path == "/v1/audio/transcriptions":
                 return self._post_form(path, raw, content_type)
         reply = self._get(path) if method in ("GET", "HEAD") else None
@@ -81,7 +82,9 @@ class App:
             body, data = media.form_body(parse(raw, content_type))
         except MultipartError as exc:
             return self._post(path, raw, None, problem=str(exc))
-        return self._post(path, raw, functools.partial(media.transcribe, self, data=data), body)
+        return self._post(
+            path, raw, functools.partial(media.transcribe, self.admission, data=data), body
+        )
 
     def _post(
         self, path: str, raw: bytes, handler: Any, body: Any = None, problem: str = ""
@@ -134,50 +137,6 @@ class App:
             log.write(rec)
         return reply
 
-    def gate(
-        self, model: ModelConfig, sha: str, attempt: int
-    ) -> tuple[Reply | None, FaultConfig | None]:
-        """Quota and fault checks that come before any answer is computed."""
-        if model.insufficient_quota:
-            return error_reply(
-                429,
-                "You exceeded your current quota, please check your plan and billing details.",
-                type_="insufficient_quota",
-                code="insufficient_quota",
-            ), None
-        fault = select_fault(model, sha, attempt) if model.faults else None
-        if fault is None or fault.kind in ("malformed", "stream_cut"):
-            return None, fault
-        if fault.kind == "disconnect":
-            return Reply(action="disconnect"), fault
-        if fault.kind == "stall":
-            return Reply(action="stall", stall_s=fault.stall_s), fault
-        status, message, type_, code = STATUS_FAULTS[fault.kind]
-        headers = retry_headers(fault.retry_after_s) if status == 429 else []
-        return error_reply(status, message, type_, None, code, headers), fault
-
-    def limit(self, model: ModelConfig, tokens: int) -> tuple[list[tuple[str, str]], Reply | None]:
-        """Rate-limit headers for a success, or a 429 reply when over rpm/tpm."""
-        limiter = self.limiters.get(model.name)
-        if limiter is None:
-            return [], None
-        now = time.monotonic()
-        over = limiter.admit(tokens, now)
-        headers = limiter.headers(now)
-        if over is None:
-            return headers, None
-        kind, wait = over
-        label = "requests per min (RPM)" if kind == "requests" else "tokens per min (TPM)"
-        win = limiter.requests if kind == "requests" else limiter.tokens
-        assert win is not None
-        message = (
-            f"Rate limit reached for {model.name} on {label}: Limit {win.limit}, Used {win.used}, "
-            f"Requested {1 if kind == 'requests' else tokens}. Please try again in {wait:.3f}s."
-        )
-        return [], error_reply(
-            429, message, kind, None, "rate_limit_exceeded", headers + retry_headers(wait)
-        )
-
     def _chat(
         self, model: ModelConfig, body: dict[str, Any], sha: str, attempt: int, rec: dict | None
     ) -> Reply:
@@ -188,15 +147,15 @@ class App:
         if rec is not None:
             rec["stream"] = stream
             rec["images"] = sum(message_text(m)[1] for m in body["messages"])
-        gated, fault = self.gate(model, sha, attempt)
-        if rec is not None and fault is not None:
-            rec["fault"] = fault.kind
+        gated, fault = self.admission.gate(model, sha, attempt, rec)
         if gated is not None:
             return gated
         ans = answer_chat(model, body)
         headers: list[tuple[str, str]] = []
         if fault is None:
-            headers, limited = self.limit(model, ans.prompt_tokens + ans.completion_tokens)
+            headers, limited = self.admission.limit(
+                model, ans.prompt_tokens + ans.completion_tokens
+            )
             if limited is not None:
                 return limited
         usage = ans.usage(model.usage_details)
@@ -232,12 +191,7 @@ class App:
                 reply.events, reply.action = events[: max(2, len(events) // 2)], "cut"
             return reply
         body_bytes = payloads.completion(cid, created, model.name, ans, usage)
-        reply = Reply(body=body_bytes, headers=headers, delay_s=delay)
-        if fault is not None and fault.kind == "malformed":
-            reply.body = payloads.MALFORMED_BODY
-        elif fault is not None:
-            reply.action = "cut"
-        return reply
+        return apply_fault(Reply(body=body_bytes, headers=headers, delay_s=delay), fault)
 
 
 def _no_model(name: str) -> Reply:

@@ -36,27 +36,9 @@ from fractions import Fraction
 from typing import Any
 
 from evals.sim.config import ModelConfig
-from evals.sim.textutil import text_tokens, unit_hash
-from evals.sim.usage import (
-    EFFORT_FACTORS,
-    Answer,
-    last_user,
-    last_user_text,
-    message_text,
-    prompt_tokens,
-)
+from evals.sim.textutil import unit_hash
+from evals.sim.usage import last_user, message_text
 from evals.sim.vision import describe, images_in
-
-# re-exported: callers written before the split import these from here
-__all__ = [
-    "EFFORT_FACTORS",
-    "Answer",
-    "last_user_text",
-    "message_text",
-    "prompt_tokens",
-    "text_tokens",
-    "unit_hash",
-]
 
 CANNED = (
     "I am a simulated model, and this prompt has no answer I can check.",

@@ -18,12 +18,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from evals.sim.behaviour import last_user_text, plain_text, solve_last
+from evals.sim.behaviour import plain_text, solve_last
 from evals.sim.config import ModelConfig
 from evals.sim.structured import fill_schema, is_judge, json_object, json_schema_of, judge
 from evals.sim.textutil import text_tokens
 from evals.sim.tools import plan_calls, results_answer
-from evals.sim.usage import Answer, PromptCount, count_prompt, finish
+from evals.sim.usage import Answer, PromptCount, count_prompt, finish, last_user_text
 
 
 def _prompt(body: dict[str, Any]) -> PromptCount:

@@ -1,10 +1,11 @@
 """Endpoints beyond chat: ``/v1/embeddings`` and ``/v1/audio/transcriptions``.
 
-Both follow the chat handler's order: validate -> quota and faults (``App.gate``) -> rate
-limit (``App.limit``) -> answer -> log fields. Transcription requests are logged with the form
-fields as ``request`` and the file replaced by ``{"filename", "content_type", "bytes",
-"sha256"}``; that dict is also what ``body_sha256`` hashes, so a retried upload counts as the
-same body even though multipart boundaries differ.
+Both follow the chat handler's order: validate -> quota and faults (``Admission.gate``) ->
+rate limit (``Admission.limit``) -> answer -> log fields (``evals.sim.admission``).
+Transcription requests are logged with the form fields as ``request`` and the file replaced
+by ``{"filename", "content_type", "bytes", "sha256"}``; that dict is also what
+``body_sha256`` hashes, so a retried upload counts as the same body even though multipart
+boundaries differ.
 """
 
 from __future__ import annotations
@@ -13,42 +14,35 @@ import contextlib
 import hashlib
 import json
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from evals.sim import payloads
+from evals.sim.admission import Admission, apply_fault
 from evals.sim.audio import FORMATS, Heard, hear, render, wav_info
-from evals.sim.behaviour import latency_s, text_tokens
-from evals.sim.config import FaultConfig, ModelConfig
+from evals.sim.behaviour import latency_s
+from evals.sim.config import ModelConfig
 from evals.sim.embed import embedding
 from evals.sim.multipart import Part
 from evals.sim.reply import Reply, error_reply, json_reply
+from evals.sim.textutil import text_tokens
 from evals.sim.validate import check_embeddings
-
-if TYPE_CHECKING:
-    from evals.sim.api import App
 
 AUDIO_FORMATS = "['flac', 'm4a', 'mp3', 'mp4', 'mpeg', 'mpga', 'oga', 'ogg', 'wav', 'webm']"
 
 
-def _faulted(reply: Reply, fault: FaultConfig | None) -> Reply:
-    """Apply a ``malformed`` or ``stream_cut`` fault to a non-streaming reply."""
-    if fault is not None and fault.kind == "malformed":
-        reply.body = payloads.MALFORMED_BODY
-    elif fault is not None:
-        reply.action = "cut"
-    return reply
-
-
 def embeddings(
-    app: App, model: ModelConfig, body: dict[str, Any], sha: str, attempt: int, rec: dict | None
+    admission: Admission,
+    model: ModelConfig,
+    body: dict[str, Any],
+    sha: str,
+    attempt: int,
+    rec: dict | None,
 ) -> Reply:
     """POST /v1/embeddings: hashed bag-of-words vectors (``evals.sim.embed``)."""
     problem = check_embeddings(model, body)
     if problem is not None:
         return error_reply(*problem)
-    gated, fault = app.gate(model, sha, attempt)
-    if rec is not None and fault is not None:
-        rec["fault"] = fault.kind
+    gated, fault = admission.gate(model, sha, attempt, rec)
     if gated is not None:
         return gated
     items = body["input"]
@@ -57,7 +51,7 @@ def embeddings(
     tokens = sum(text_tokens(i) if isinstance(i, str) else len(i) for i in items)
     headers: list[tuple[str, str]] = []
     if fault is None:
-        headers, limited = app.limit(model, tokens)
+        headers, limited = admission.limit(model, tokens)
         if limited is not None:
             return limited
     dims = body.get("dimensions")
@@ -69,7 +63,7 @@ def embeddings(
     reply = Reply(body=out, headers=headers)
     if model.latency_ms or model.latency_jitter_ms:
         reply.delay_s = latency_s(model, json.dumps(items)[:200])
-    return _faulted(reply, fault)
+    return apply_fault(reply, fault)
 
 
 def form_body(fields: dict[str, Part]) -> tuple[dict[str, Any], bytes]:
@@ -124,7 +118,7 @@ def check_transcription(model: ModelConfig, body: dict[str, Any]) -> Reply | Non
 
 
 def transcribe(
-    app: App,
+    admission: Admission,
     model: ModelConfig,
     body: dict[str, Any],
     sha: str,
@@ -143,14 +137,12 @@ def transcribe(
             "WAV only).",
             "file",
         )
-    gated, fault = app.gate(model, sha, attempt)
-    if rec is not None and fault is not None:
-        rec["fault"] = fault.kind
+    gated, fault = admission.gate(model, sha, attempt, rec)
     if gated is not None:
         return gated
     headers: list[tuple[str, str]] = []
     if fault is None:
-        headers, limited = app.limit(model, 0)
+        headers, limited = admission.limit(model, 0)
         if limited is not None:
             return limited
     duration, transcript = info
@@ -169,4 +161,4 @@ def transcribe(
         reply = Reply(body=(plain or "").encode(), headers=headers, content_type="text/plain")
     if model.latency_ms or model.latency_jitter_ms:
         reply.delay_s = latency_s(model, sha)
-    return _faulted(reply, fault)
+    return apply_fault(reply, fault)

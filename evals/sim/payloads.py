@@ -15,7 +15,7 @@ import json
 import struct
 from typing import Any
 
-from evals.sim.behaviour import Answer
+from evals.sim.usage import Answer
 
 CHUNK_CHARS = 4  # one SSE content delta per ~token (4 characters)
 MALFORMED_BODY = b"<!DOCTYPE html><html><body>upstream sent garbage (simulated)</body></html>"

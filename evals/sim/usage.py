@@ -50,7 +50,7 @@ from typing import Any
 
 from evals.sim.config import ModelConfig
 from evals.sim.textutil import text_tokens
-from evals.sim.vision import image_tokens, images_in
+from evals.sim.vision import IMAGE_PART_TYPES, image_tokens, images_in
 
 EFFORT_FACTORS = {
     "none": 0.0,
@@ -64,7 +64,11 @@ EFFORT_FACTORS = {
 
 
 def message_text(message: Any) -> tuple[str, int]:
-    """Text of one chat message and its number of image parts."""
+    """Text of one chat message and its number of image parts.
+
+    The text is the string content, or the text parts joined with ``"\\n"``. This is the
+    sim's one reader of message text: token counts, answers, tools and the judge all use it.
+    """
     if not isinstance(message, dict):
         return "", 0
     content = message.get("content")
@@ -77,7 +81,7 @@ def message_text(message: Any) -> tuple[str, int]:
         if isinstance(part, dict):
             if isinstance(part.get("text"), str):
                 texts.append(part["text"])
-            elif part.get("type") in ("image_url", "input_image"):
+            elif part.get("type") in IMAGE_PART_TYPES:
                 images += 1
     return "\n".join(texts), images
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+IMAGE_PART_TYPES = ("image_url", "input_image")  # content part types holding an image
 CANNOT_SEE = "I cannot see that image"
 _SWAPS = {
     "red": "blue",
@@ -128,9 +129,7 @@ def images_in(message: Any) -> list[Image]:
     if not isinstance(content, list):
         return []
     return [
-        image_of(p)
-        for p in content
-        if isinstance(p, dict) and p.get("type") in ("image_url", "input_image")
+        image_of(p) for p in content if isinstance(p, dict) and p.get("type") in IMAGE_PART_TYPES
     ]
 
 

@@ -1,5 +1,29 @@
-"""The store: runs, results and the response cache."""
+"""The store: runs, results and the response cache.
 
-from evals.store.sqlite import ResultRecord, Store, default_home
+`ResultStore` and `ResponseCache` (evals.store.base) say what a store does;
+`Store` is the SQLite one, and `open_store` the one callers should use.
+"""
 
-__all__ = ["ResultRecord", "Store", "default_home"]
+from __future__ import annotations
+
+from pathlib import Path
+
+from evals.store.base import ResponseCache, ResultStore
+from evals.store.rows import GroupTotals, ResultRecord, ResultRow
+from evals.store.sqlite import Store, default_home
+
+__all__ = [
+    "GroupTotals",
+    "ResponseCache",
+    "ResultRecord",
+    "ResultRow",
+    "ResultStore",
+    "Store",
+    "default_home",
+    "open_store",
+]
+
+
+def open_store(path: Path | None = None) -> ResultStore:
+    """The store at `path` (default: `$EVALS_HOME/evals.sqlite`, `.evals/` without it)."""
+    return Store(path)

@@ -11,11 +11,11 @@ import operator
 import os
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evals.stats import percentile_of_sorted
+from evals.store.queries import ANSWERED, ReportQueries
+from evals.store.rows import ResultRecord, ResultRow
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -89,44 +89,6 @@ _ADDED_COLUMNS = {
 }
 
 
-@dataclass(slots=True)
-class ResultRecord:
-    run_id: str
-    suite: str
-    case_id: str
-    prompt: str
-    model: str
-    repeat: int
-    request_hash: str
-    request: str
-    vars: str
-    expect: str
-    output: str | None
-    tool_calls: str | None
-    finish_reason: str | None
-    prompt_tokens: int | None
-    cached_tokens: int | None
-    completion_tokens: int | None
-    reasoning_tokens: int | None
-    latency_s: float | None
-    cost_usd: float | None
-    error: str | None
-    error_class: str | None
-    attempts: int
-    passed: bool | None
-    score: float | None
-    grades: str
-    created_at: str
-    cache_hit: bool = False
-    spend_usd: float | None = None
-    ttft_s: float | None = None
-    tokens_per_s: float | None = None
-    backoff_s: float | None = None
-    grader_cost_usd: float | None = 0.0
-    audio_s: float | None = None
-    role: str = "sample"
-
-
 _RESULT_COLUMNS = tuple(ResultRecord.__dataclass_fields__)
 _result_values = operator.attrgetter(*_RESULT_COLUMNS)  # asdict() deep-copies: 10x slower
 _INSERT_RESULT = (
@@ -135,12 +97,41 @@ _INSERT_RESULT = (
 )
 
 
+# created_at: the result's time when stored with one, else now
+_PUT_CACHE = (
+    "INSERT OR REPLACE INTO response_cache (request_hash, response, created_at) "
+    "VALUES (?, ?, COALESCE(?, datetime('now')))"
+)
+_RESULT_KEY = "run_id = ? AND suite = ? AND case_id = ? AND prompt = ? AND model = ? AND repeat = ?"
+_PAGE = 500  # rows per query of `answered_results`
+
+
 def default_home() -> Path:
     return Path(os.environ.get("EVALS_HOME") or ".evals")
 
 
-class Store:
-    """One SQLite connection, used from one thread (the run's event loop)."""
+class SqliteResponseCache:
+    """The `response_cache` table as a ResponseCache."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def get(self, request_hash: str) -> str | None:
+        row = self.db.execute(
+            "SELECT response FROM response_cache WHERE request_hash = ?", (request_hash,)
+        ).fetchone()
+        return row[0] if row else None
+
+    def put(self, request_hash: str, entry: str) -> None:
+        """Cache a response that is not a result of its own (a judge's or an embedder's)."""
+        self.db.execute(_PUT_CACHE, (request_hash, entry, None))
+
+
+class Store(ReportQueries):
+    """One SQLite connection, used from one thread (the run's event loop).
+
+    Implements evals.store.base.ResultStore; the aggregate reads live in ReportQueries.
+    """
 
     def __init__(self, path: Path | None = None):
         self.path = path or default_home() / "evals.sqlite"
@@ -155,6 +146,7 @@ class Store:
             db.executescript(SCHEMA)
             self.db = db
             self._migrate()
+            self.cache = SqliteResponseCache(db)
         except sqlite3.DatabaseError as exc:  # also OperationalError: locked, cannot open
             if db is not None:
                 db.close()
@@ -204,72 +196,50 @@ class Store:
         with self.db:  # one transaction: the cache never holds what the results lack
             self.db.execute("BEGIN")
             self.db.execute(_INSERT_RESULT, row)
-            self.db.execute(
-                "INSERT OR REPLACE INTO response_cache (request_hash, response, created_at) "
-                "VALUES (?, ?, ?)",
-                (record.request_hash, cache_entry, record.created_at),
-            )
+            self.db.execute(_PUT_CACHE, (record.request_hash, cache_entry, record.created_at))
 
+    def set_grade(
+        self,
+        run_id: str,
+        suite: str,
+        case_id: str,
+        prompt: str,
+        model: str,
+        repeat: int,
+        *,
+        passed: bool | None,
+        score: float | None,
+        grades: str,
+        error: str | None,
+        error_class: str | None,
+        grader_cost_usd: float | None,
+    ) -> None:
+        """Replace one stored result's verdict in place (one commit)."""
+        updated = self.db.execute(
+            "UPDATE results SET passed = ?, score = ?, grades = ?, error = ?, error_class = ?, "
+            f"grader_cost_usd = ? WHERE {_RESULT_KEY}",
+            (passed, score, grades, error, error_class, grader_cost_usd)
+            + (run_id, suite, case_id, prompt, model, repeat),
+        ).rowcount
+        if not updated:
+            raise KeyError((run_id, suite, case_id, prompt, model, repeat))
+
+    # kept for callers of the first API; `store.cache` is the ResponseCache
     def put_cache(self, request_hash: str, entry: str) -> None:
-        """Cache a response that is not a result of its own (a judge's or an embedder's)."""
-        self.db.execute(
-            "INSERT OR REPLACE INTO response_cache (request_hash, response, created_at) "
-            "VALUES (?, ?, datetime('now'))",
-            (request_hash, entry),
-        )
+        self.cache.put(request_hash, entry)
 
     def cached_response(self, request_hash: str) -> str | None:
-        row = self.db.execute(
-            "SELECT response FROM response_cache WHERE request_hash = ?", (request_hash,)
-        ).fetchone()
-        return row[0] if row else None
+        return self.cache.get(request_hash)
 
     def has_result(
         self, run_id: str, suite: str, case_id: str, prompt: str, model: str, repeat: int
     ) -> bool:
         """True when this sample already has a stored result without an error (resume)."""
         row = self.db.execute(
-            "SELECT 1 FROM results WHERE run_id = ? AND suite = ? AND case_id = ? AND prompt = ? "
-            "AND model = ? AND repeat = ? AND error IS NULL",
+            f"SELECT 1 FROM results WHERE {_RESULT_KEY} AND error IS NULL",
             (run_id, suite, case_id, prompt, model, repeat),
         ).fetchone()
         return row is not None
-
-    def count_results(self, run_id: str, errors: bool = True) -> int:
-        query = "SELECT COUNT(*) FROM results WHERE run_id = ? AND role = 'sample'"
-        if not errors:
-            query += " AND error IS NULL"
-        return self.db.execute(query, (run_id,)).fetchone()[0]
-
-    def count_answered(self, run_id: str) -> int:
-        """Samples whose request got an answer (a grader error still had one)."""
-        return self.db.execute(
-            "SELECT COUNT(*) FROM results WHERE run_id = ? AND role = 'sample' "
-            "AND (error IS NULL OR error_class = 'grader')",
-            (run_id,),
-        ).fetchone()[0]
-
-    def count_group(self, run_id: str, suite: str, prompt: str, model: str) -> int:
-        """Error-free samples of one (suite, prompt, model) group."""
-        return self.db.execute(
-            "SELECT COUNT(*) FROM results WHERE run_id = ? AND suite = ? AND prompt = ? "
-            "AND model = ? AND error IS NULL AND role = 'sample'",
-            (run_id, suite, prompt, model),
-        ).fetchone()[0]
-
-    def count_model_results(self, run_id: str, model: str) -> int:
-        """Results without an error for one model (what a resume will not send again)."""
-        return self.db.execute(
-            "SELECT COUNT(*) FROM results WHERE run_id = ? AND model = ? AND error IS NULL "
-            "AND role = 'sample'",
-            (run_id, model),
-        ).fetchone()[0]
-
-    def spent(self, run_id: str) -> float:
-        row = self.db.execute(
-            "SELECT COALESCE(SUM(spend_usd), 0) FROM results WHERE run_id = ?", (run_id,)
-        ).fetchone()
-        return float(row[0])
 
     def unfinished_runs(self, suites: list[str]) -> list[dict[str, Any]]:
         """Incomplete runs of exactly these suites, newest first (for the resume hint)."""
@@ -298,7 +268,7 @@ class Store:
 
     def results(
         self, run_id: str, problems_first: bool = False, limit: int | None = None
-    ) -> Iterator[sqlite3.Row]:
+    ) -> Iterator[ResultRow]:
         """Stream a run's results in a stable order; optionally errors and failures first."""
         order = "suite, prompt, model, id"
         if problems_first:
@@ -306,102 +276,24 @@ class Store:
         query = f"SELECT * FROM results WHERE run_id = ? AND role = 'sample' ORDER BY {order}"
         if limit is not None:
             query += f" LIMIT {int(limit)}"
-        yield from self.db.execute(query, (run_id,))
+        for row in self.db.execute(query, (run_id,)):
+            yield ResultRow.from_db(row)
 
-    def groups(self, run_id: str) -> list[sqlite3.Row]:
-        """Per (suite, prompt, model) sums; percentiles are computed from `latencies`."""
-        return self.db.execute(
-            """
-            SELECT suite, prompt, model,
-                   COUNT(DISTINCT CASE WHEN role = 'sample' THEN case_id END) AS cases,
-                   SUM(role = 'sample') AS samples,
-                   SUM(role = 'sample' AND error IS NOT NULL) AS errors,
-                   SUM(role = 'sample' AND error IS NULL AND passed) AS passed,
-                   AVG(CASE WHEN role = 'sample' AND error IS NULL THEN score END) AS mean_score,
-                   SUM(prompt_tokens) AS prompt_tokens,
-                   SUM(cached_tokens) AS cached_tokens,
-                   SUM(completion_tokens) AS completion_tokens,
-                   SUM(reasoning_tokens) AS reasoning_tokens,
-                   SUM(cost_usd) AS cost_usd,
-                   SUM(error IS NULL AND cost_usd IS NULL) AS unpriced,
-                   SUM(role = 'sample' AND error IS NULL AND prompt_tokens IS NULL
-                       AND audio_s IS NULL) AS no_usage,
-                   SUM(spend_usd) AS spend_usd,
-                   SUM(cache_hit) AS cache_hits,
-                   SUM(MAX(attempts - 1, 0)) AS retries,
-                   SUM(backoff_s) AS backoff_s,
-                   SUM(grader_cost_usd) AS grader_cost_usd,
-                   SUM(audio_s) AS audio_s,
-                   SUM(error IS NULL AND grader_cost_usd IS NULL) AS grader_unpriced,
-                   MAX(repeat) + 1 AS repeats
-            FROM results WHERE run_id = ?
-            GROUP BY suite, prompt, model ORDER BY suite, prompt, model
-            """,
-            (run_id,),
-        ).fetchall()
-
-    def error_kinds(
-        self, run_id: str, suite: str, prompt: str, model: str
-    ) -> list[tuple[str, int, str]]:
-        """(error class, count, one message) per kind of error in a group, commonest first."""
-        rows = self.db.execute(
-            "SELECT COALESCE(error_class, 'error'), COUNT(*), MIN(error) FROM results "
-            "WHERE run_id = ? AND suite = ? AND prompt = ? AND model = ? "
-            "AND error IS NOT NULL AND role = 'sample' GROUP BY 1 ORDER BY 2 DESC, 1",
-            (run_id, suite, prompt, model),
-        )
-        return [(kind, count, message) for kind, count, message in rows]
-
-    def timing_percentile(
-        self, run_id: str, suite: str, prompt: str, model: str, column: str, q: float
-    ) -> float | None:
-        """Percentile of a timing column (latency_s, ttft_s, tokens_per_s) over successes.
-
-        SQLite sorts; only the needed order statistics come back, so memory stays
-        flat however many results the run has.
-        """
-        if column not in ("latency_s", "ttft_s", "tokens_per_s"):
-            raise ValueError(column)
-        where = (
-            f"FROM results WHERE run_id = ? AND suite = ? AND prompt = ? AND model = ? "
-            f"AND error IS NULL AND {column} IS NOT NULL AND role = 'sample'"
-        )
-        key = (run_id, suite, prompt, model)
-        n = self.db.execute(f"SELECT COUNT(*) {where}", key).fetchone()[0]
-
-        def nth(i: int) -> float:
-            query = f"SELECT {column} {where} ORDER BY {column} LIMIT 1 OFFSET ?"
-            return self.db.execute(query, (*key, i)).fetchone()[0]
-
-        return percentile_of_sorted(nth, n, q)
-
-    def grade_means(self, run_id: str, suite: str, prompt: str, model: str) -> dict[str, float]:
-        """Mean score per grade type (recall@k, mrr, ...) over a group's scored samples."""
-        sums: dict[str, float] = {}
-        counts: dict[str, int] = {}
-        rows = self.db.execute(
-            "SELECT grades FROM results WHERE run_id = ? AND suite = ? AND prompt = ? "
-            "AND model = ? AND error IS NULL AND role = 'sample'",
-            (run_id, suite, prompt, model),
-        )
-        for (grades,) in rows:
-            for grade in json.loads(grades):
-                if grade.get("score") is not None:
-                    sums[grade["type"]] = sums.get(grade["type"], 0.0) + grade["score"]
-                    counts[grade["type"]] = counts.get(grade["type"], 0) + 1
-        return {name: sums[name] / counts[name] for name in sums}
-
-    def per_case_passes(
-        self, run_id: str, suite: str, prompt: str, model: str
-    ) -> Iterator[tuple[int, int]]:
-        """(samples, passed) per case, errors left out: the input of pass@k."""
-        rows = self.db.execute(
-            "SELECT COUNT(*), SUM(passed) FROM results WHERE run_id = ? AND suite = ? "
-            "AND prompt = ? AND model = ? AND error IS NULL AND role = 'sample' GROUP BY case_id",
-            (run_id, suite, prompt, model),
-        )
-        for samples, passed in rows:
-            yield samples, passed or 0
+    def answered_results(self, run_id: str) -> Iterator[ResultRow]:
+        """Samples that got an answer, by id; read a page at a time, so no query is open
+        while the caller writes (`set_grade`) and memory stays flat."""
+        last = -1
+        while True:
+            page = self.db.execute(
+                f"SELECT * FROM results WHERE run_id = ? AND {ANSWERED} AND id > ? "
+                "ORDER BY id LIMIT ?",
+                (run_id, last, _PAGE),
+            ).fetchall()
+            for row in page:
+                yield ResultRow.from_db(row)
+            if len(page) < _PAGE:
+                return
+            last = page[-1]["id"]
 
 
 def _run_dict(row: sqlite3.Row) -> dict[str, Any]:

@@ -1,6 +1,8 @@
-"""Read a streamed chat completion into one result, timing the first token.
+"""The wire formats: chat completions (plain and streamed), embeddings, transcriptions.
 
-A stream that ends without a finish reason was cut: that is a fault to retry,
+Parsing lives here and nowhere else, so the engine only moves bytes and retries.
+A body of the wrong shape raises ValueError (a malformed response, retried); a
+stream that ends without a finish reason was cut (StreamCut): a fault to retry,
 not an answer to grade.
 
 Usage comes from the last chunk that carries it, wherever the provider puts it:
@@ -12,11 +14,14 @@ fields in `model_extra`, as plain dicts.
 
 from __future__ import annotations
 
+import base64
+import json
+import struct
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from evals.endpoints.usage import usage_of
+from evals.endpoints.usage import normalize_usage, usage_of
 from evals.records import Usage
 
 
@@ -24,13 +29,65 @@ class StreamCut(Exception):
     """The stream ended before the model finished (no finish_reason)."""
 
 
-@dataclass
-class StreamResult:
+@dataclass(slots=True)
+class ChatAnswer:
+    """One chat completion's answer, plain or streamed."""
+
     output: str | None
     tool_calls: list[dict[str, Any]] | None
-    finish_reason: str
+    finish_reason: str | None
     usage: Usage
-    ttft_s: float | None
+    ttft_s: float | None = None  # streamed only
+
+
+def parse_chat(content: bytes, kind: str | None = None) -> ChatAnswer:
+    """Read a chat completion body; `kind` is the endpoint's (see `usage_of`)."""
+    data = json.loads(content)
+    try:
+        choice = data["choices"][0]
+        message = choice["message"]
+        output = message.get("content")
+        if output is not None and not isinstance(output, str):
+            raise TypeError("content is not a string")
+        return ChatAnswer(
+            output,
+            message.get("tool_calls") or None,
+            choice.get("finish_reason"),
+            usage_of(data, kind),
+        )
+    except (KeyError, IndexError, TypeError, AttributeError) as exc:
+        raise ValueError(f"unexpected response shape: {exc!r}") from None
+
+
+def _vector(item: dict[str, Any]) -> list[float]:
+    value = item["embedding"]
+    if isinstance(value, str):  # encoding_format=base64: little-endian float32
+        raw = base64.b64decode(value)
+        return list(struct.unpack(f"<{len(raw) // 4}f", raw))
+    return [float(x) for x in value]
+
+
+def parse_embeddings(content: bytes, count: int) -> tuple[list[list[float]], Usage]:
+    """Vectors in input order (the server may reorder `data`) and the usage."""
+    data = json.loads(content)
+    try:
+        items = sorted(data["data"], key=lambda item: item["index"])
+        vectors = [_vector(item) for item in items]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"unexpected embeddings response: {exc!r}") from None
+    if len(vectors) != count:
+        raise ValueError(f"asked for {count} embeddings, got {len(vectors)}")
+    return vectors, normalize_usage(data.get("usage"))
+
+
+def parse_transcription(content: bytes, content_type: str) -> str:
+    """The transcript: a JSON body's `text`, or a plain-text body."""
+    if "json" not in content_type:
+        return content.decode("utf-8", errors="replace").strip()
+    data = json.loads(content)
+    if not isinstance(data, dict) or not isinstance(data.get("text"), str):
+        raise ValueError("transcription response has no text")
+    return data["text"]
 
 
 @dataclass
@@ -56,7 +113,7 @@ def _add_tool_deltas(calls: dict[int, _ToolCallParts], deltas: Any) -> None:
             parts.arguments.append(delta.function.arguments or "")
 
 
-async def read_stream(stream: Any, started: float, kind: str | None = None) -> StreamResult:
+async def read_stream(stream: Any, started: float, kind: str | None = None) -> ChatAnswer:
     """Consume an AsyncStream of ChatCompletionChunk (usage arrives in the last chunk).
 
     `kind` is the endpoint's `kind:` from the runner profile (see `usage_of`).
@@ -91,7 +148,7 @@ async def read_stream(stream: Any, started: float, kind: str | None = None) -> S
             finish_reason = choice.finish_reason
     if finish_reason is None:
         raise StreamCut("stream ended before the model finished (no finish_reason)")
-    return StreamResult(
+    return ChatAnswer(
         output="".join(pieces) if pieces or not calls else None,
         tool_calls=[calls[i].as_dict() for i in sorted(calls)] or None,
         finish_reason=finish_reason,

@@ -1,0 +1,60 @@
+"""`evals report` and `evals runs`: what the store holds about past runs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="rebuild a run's report from the store")
+    p.add_argument("run_id", metavar="RUN_ID", help="a run id, or 'latest'")
+    p.add_argument("--out", type=Path, metavar="DIR")
+    p = sub.add_parser("runs", help="list past runs")
+    p.add_argument("--json", action="store_true")
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from evals.errors import InputError
+    from evals.report.table import print_summary
+    from evals.report.writer import write_report
+    from evals.store import open_store
+
+    store = open_store()
+    try:
+        run_id = store.latest_run_id() if args.run_id == "latest" else args.run_id
+        if run_id is None or store.run(run_id) is None:
+            raise InputError(f"no run '{args.run_id}' in {store.path}: `evals runs` lists them")
+        out_dir = args.out or Path("reports") / run_id
+        summary = write_report(store, run_id, out_dir)
+    finally:
+        store.close()
+    print_summary(summary, sys.stdout)
+    print(f"report: {out_dir / 'index.html'}", file=sys.stderr)
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    import json
+
+    from evals.store import open_store
+
+    store = open_store()
+    try:
+        runs = store.runs()
+    finally:
+        store.close()
+    if args.json:
+        keep = ("run_id", "suites", "started_at", "finished_at", "complete", "planned", "results")
+        print(json.dumps([{k: run[k] for k in keep} for run in runs], indent=2))
+        return 0
+    if not runs:
+        print("no runs yet: `evals run SUITE` makes one", file=sys.stderr)
+    for run in runs:
+        state = "complete" if run["complete"] else "INCOMPLETE"
+        print(
+            f"{run['run_id']}  {run['started_at']}  {state:10}  "
+            f"{run['results']}/{run['planned']}  {', '.join(run['suites'])}"
+        )
+    return 0

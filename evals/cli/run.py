@@ -1,0 +1,189 @@
+"""`evals run`: its arguments, what it prints, and its exit code."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from evals.run.options import RunOptions
+    from evals.run.prepare import Prepared
+
+DEFAULT_RUNNER = Path("runners/local.yaml")
+EXIT_OK, EXIT_GATE, EXIT_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run suites against the models of a runner profile")
+    p.add_argument("suites", nargs="*", type=Path, metavar="SUITE")
+    p.add_argument(
+        "-r",
+        "--runner",
+        type=Path,
+        default=DEFAULT_RUNNER,
+        help=f"runner profile (default: {DEFAULT_RUNNER})",
+    )
+    p.add_argument(
+        "-m",
+        "--model",
+        dest="models",
+        action="append",
+        default=[],
+        metavar="MODEL_ID",
+        help="only this model id (repeatable)",
+    )
+    p.add_argument(
+        "--prompt",
+        dest="prompts",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only this prompt variant (repeatable)",
+    )
+    p.add_argument("--repeat", type=int, default=1, metavar="K", help="samples per case")
+    p.add_argument(
+        "--concurrency", type=int, metavar="N", help="cap on requests in flight per endpoint"
+    )
+    p.add_argument("--limit", type=int, metavar="N", help="only the first N cases of each suite")
+    p.add_argument("--dry-run", action="store_true", help="check everything, send nothing")
+    p.add_argument("--out", type=Path, metavar="DIR", help="report folder (default reports/RUN_ID)")
+    p.add_argument("--summary-json", type=Path, metavar="PATH")
+    p.add_argument(
+        "--max-cost",
+        type=float,
+        metavar="USD",
+        help="stop before new spend could pass this; the run stays resumable",
+    )
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="do not replay cached responses (fresh ones are still cached)",
+    )
+    p.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted run")
+    p.add_argument(
+        "--fail-under",
+        type=float,
+        metavar="ACCURACY",
+        help="exit 1 when any row's accuracy is below this (0..1)",
+    )
+
+
+def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
+    from evals.errors import InputError
+    from evals.run.options import RunOptions
+
+    if args.repeat < 1 or (args.concurrency is not None and args.concurrency < 1):
+        raise InputError("--repeat and --concurrency must be at least 1")
+    if args.limit is not None and args.limit < 1:
+        raise InputError("--limit must be at least 1")
+    if args.fail_under is not None and not 0 <= args.fail_under <= 1:
+        raise InputError("--fail-under is an accuracy between 0 and 1")
+    if args.max_cost is not None and args.max_cost < 0:
+        raise InputError("--max-cost is an amount in USD, 0 or more")
+    if not args.suites and not args.resume:
+        raise InputError("name at least one SUITE file (or --resume RUN_ID)")
+    if not args.resume and not args.runner.exists():
+        raise InputError(f"runner profile {args.runner} not found: pass one with -r FILE")
+    return run_command(
+        RunOptions(
+            suite_paths=args.suites,
+            runner_path=args.runner,
+            model_ids=args.models,
+            prompts=args.prompts,
+            repeat=args.repeat,
+            concurrency=args.concurrency,
+            limit=args.limit,
+            dry_run=args.dry_run,
+            out_dir=args.out,
+            summary_json=args.summary_json,
+            fail_under=args.fail_under,
+            max_cost=args.max_cost,
+            no_cache=args.no_cache,
+            resume=args.resume,
+            argv=argv,
+        )
+    )
+
+
+class PrintedEvents:
+    """A run's news, printed to stderr (`run: ID` first, so scripts can read it)."""
+
+    def started(self, run_id: str) -> None:
+        print(f"run: {run_id}", file=sys.stderr, flush=True)
+
+    def warning(self, text: str) -> None:
+        print(f"warning: {text}", file=sys.stderr)
+
+    def note(self, text: str) -> None:
+        print(f"note: {text}", file=sys.stderr)
+
+
+def run_command(options: RunOptions) -> int:
+    from evals.report.table import print_summary
+    from evals.run.execute import execute, plan_only
+    from evals.store import open_store
+
+    store = open_store()
+    try:
+        if options.dry_run:
+            _print_plan(plan_only(options, store))
+            return EXIT_OK
+        result = execute(options, store, PrintedEvents())
+    finally:
+        store.close()
+    if result.already_complete:
+        print(f"run {result.run_id} is already complete: nothing to resume", file=sys.stderr)
+        return EXIT_OK
+    print_summary(result.summary, sys.stdout)
+    print(f"report: {result.report_dir / 'index.html'}", file=sys.stderr)
+    if not result.complete:
+        _explain_incomplete(result.run_id, result.stored, result.prepared, result.stop_reason)
+        return EXIT_INCOMPLETE
+    return _gate(result.summary, options.fail_under)
+
+
+def _explain_incomplete(run_id: str, stored: int, prepared: Prepared, reason: str | None) -> None:
+    why = {
+        "budget": "the --max-cost budget would have been exceeded",
+        "interrupted": "it was interrupted",
+        "failed": "no request succeeded (the errors are listed above)",
+    }.get(reason or "", reason or "some requests got no result")
+    print(
+        f"run {run_id} is incomplete ({stored} of {prepared.planned} results): {why}. "
+        f"`evals run --resume {run_id}` finishes it"
+        + (" (raise --max-cost)" if reason == "budget" else ""),
+        file=sys.stderr,
+    )
+
+
+def _gate(summary: dict[str, Any], fail_under: float | None) -> int:
+    if fail_under is None:
+        return EXIT_OK
+    failing = [
+        row for row in summary["rows"] if row["accuracy"] is None or row["accuracy"] < fail_under
+    ]
+    for row in failing:
+        print(
+            f"gate: {row['suite']}/{row['prompt']}/{row['model']} accuracy "
+            f"{row['accuracy']} is under {fail_under}",
+            file=sys.stderr,
+        )
+    return EXIT_GATE if failing else EXIT_OK
+
+
+def _print_plan(prepared: Prepared) -> None:
+    from evals.run.prepare import adaptation_notes
+
+    print(f"plan: {prepared.planned} requests", file=sys.stderr)
+    for suite in prepared.suites:
+        print(
+            f"  suite {suite.name}: {prepared.case_counts[suite.name]} cases, "
+            f"prompts {', '.join(suite.prompts)}",
+            file=sys.stderr,
+        )
+    for model in prepared.models:
+        print(f"  model {model.id} -> {model.endpoint} ({model.api_model})", file=sys.stderr)
+        for note in adaptation_notes(prepared.suites, model):
+            print(f"    {note}", file=sys.stderr)

@@ -1,0 +1,131 @@
+"""The summary (DESIGN.md, "Summary JSON") as typed values; `to_json()` is the contract.
+
+Field names are the JSON keys. Keys that only some rows or runs have are fields
+that are None when absent; each such group has one key that is never null when
+present, and that key decides whether the group is written:
+- `error_kinds`: present when the row has errors;
+- `pass_at_k_cases` (with pass_at_1, pass_at_k, consistency, cases_short): rows
+  of repeated samples;
+- `recall_at_k` (with mrr, cost_per_1m_tokens): rows of an embeddings suite;
+- top level: `prices_as_of`, `prices`, `suite_fingerprints`, when the run recorded them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+_REPEAT_KEYS = ("pass_at_1", "pass_at_k", "consistency", "pass_at_k_cases", "cases_short")
+_RETRIEVAL_KEYS = ("recall_at_k", "mrr", "cost_per_1m_tokens")
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorKind:
+    kind: str  # the error class, or "error"
+    count: int
+    example: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "count": self.count, "example": self.example}
+
+
+@dataclass(slots=True)
+class SummaryRow:
+    """One (suite, prompt, model) row."""
+
+    suite: str
+    prompt: str
+    model: str
+    cases: int
+    samples: int
+    errors: int
+    passed: int
+    accuracy: float | None
+    ci_low: float | None
+    ci_high: float | None
+    ci_method: str
+    mean_score: float | None
+    latency_p50_s: float | None
+    latency_p95_s: float | None
+    ttft_p50_s: float | None
+    prompt_tokens: int | None
+    cached_tokens: int | None
+    completion_tokens: int | None
+    reasoning_tokens: int | None
+    cost_usd: float | None
+    grader_cost_usd: float | None
+    spend_usd: float | None
+    cache_hits: int
+    retries: int
+    backoff_s: float
+    ttft_p95_s: float | None
+    tokens_per_s_p50: float | None
+    repeats: int
+    audio_seconds: float | None
+    samples_without_usage: int
+    # optional groups (see the module docstring)
+    error_kinds: list[ErrorKind] | None = None
+    pass_at_1: float | None = None
+    pass_at_k: float | None = None
+    consistency: float | None = None
+    pass_at_k_cases: int | None = None
+    cases_short: int | None = None
+    recall_at_k: dict[str, float] | None = None
+    mrr: float | None = None
+    cost_per_1m_tokens: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = {name: getattr(self, name) for name in _ALWAYS_ROW_KEYS}
+        if self.error_kinds is not None:
+            data["error_kinds"] = [kind.to_json() for kind in self.error_kinds]
+        if self.pass_at_k_cases is not None:
+            data.update((name, getattr(self, name)) for name in _REPEAT_KEYS)
+        if self.recall_at_k is not None:
+            data.update((name, getattr(self, name)) for name in _RETRIEVAL_KEYS)
+        return data
+
+
+_OPTIONAL_ROW_KEYS = ("error_kinds", *_REPEAT_KEYS, *_RETRIEVAL_KEYS)
+_ALWAYS_ROW_KEYS = tuple(f.name for f in fields(SummaryRow) if f.name not in _OPTIONAL_ROW_KEYS)
+
+
+@dataclass(slots=True)
+class Summary:
+    """A run's summary, built from the store alone (evals.report.summary.build_summary)."""
+
+    run_id: str
+    suites: list[str]
+    started_at: str
+    finished_at: str | None
+    complete: bool
+    rows: list[SummaryRow]
+    spend_usd: float
+    stopped_reason: str | None
+    warnings: list[str] = field(default_factory=list)
+    prices_as_of: str | None = None  # the bundled price table's date
+    prices: list[dict[str, Any]] | None = None  # where each model's price came from
+    suite_fingerprints: dict[str, str] | None = None  # suite name -> evals.config.fingerprint
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary JSON dict (what summary.json holds)."""
+        data: dict[str, Any] = {
+            "run_id": self.run_id,
+            "suites": self.suites,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "complete": self.complete,
+            "rows": [row.to_json() for row in self.rows],
+            "spend_usd": self.spend_usd,
+            "stopped_reason": self.stopped_reason,
+            "warnings": self.warnings,
+        }
+        for name in ("prices_as_of", "prices", "suite_fingerprints"):
+            if getattr(self, name) is not None:
+                data[name] = getattr(self, name)
+        return data
+
+
+def as_json(summary: Summary | Mapping[str, Any]) -> Mapping[str, Any]:
+    """The summary JSON dict of a typed Summary; a dict (e.g. a read summary.json) as is."""
+    return summary.to_json() if isinstance(summary, Summary) else summary

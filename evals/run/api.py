@@ -1,0 +1,55 @@
+"""The library entry points: run suites, read a past run. No printing, no exit codes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from evals.errors import InputError
+from evals.run.execute import QuietEvents, RunEvents, execute
+from evals.run.options import RunOptions
+
+
+def run(
+    suites: Sequence[str | Path],
+    runner: str | Path,
+    *,
+    events: RunEvents | None = None,
+    store_path: Path | None = None,
+    **options: Any,
+) -> Any:
+    """Run `suites` against the models of `runner`; returns the run's summary.
+
+    `options` are RunOptions fields (model_ids, prompts, repeat, limit, max_cost,
+    no_cache, resume, out_dir, summary_json, ...). Bad input raises InputError;
+    an incomplete run still returns its summary (`summary["complete"]` says so).
+    """
+    from evals.store import open_store
+
+    run_options = RunOptions(
+        suite_paths=[Path(p) for p in suites], runner_path=Path(runner), **options
+    )
+    store = open_store(store_path)
+    try:
+        result = execute(run_options, store, events or QuietEvents())
+    finally:
+        store.close()
+    if result.summary is None:  # resuming a complete run: its summary as stored
+        return load_run(result.run_id, store_path)
+    return result.summary
+
+
+def load_run(run_id: str, store_path: Path | None = None) -> Any:
+    """The summary of a stored run (`latest` for the newest), rebuilt from the store."""
+    from evals.report.summary import build_summary
+    from evals.store import open_store
+
+    store = open_store(store_path)
+    try:
+        resolved = store.latest_run_id() if run_id == "latest" else run_id
+        if resolved is None or store.run(resolved) is None:
+            raise InputError(f"no run '{run_id}' in the store: `evals runs` lists them")
+        return build_summary(store, resolved).to_json()
+    finally:
+        store.close()

@@ -1,0 +1,126 @@
+"""Grading apart from collecting: a stored answer in, a verdict out.
+
+Grading reads only what the store keeps about a sample (output, tool calls, the
+request sent, the case's vars and expectation) plus the suite's graders, so a
+past run can be re-graded without paying for its answers again (`regrade`).
+Judge and embedder calls reach graders as callables (evals.run.judging).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from evals.config.suite import Suite, graders_for
+from evals.endpoints.messages import last_user_text
+from evals.graders.base import GradeContext, Grader
+from evals.graders.registry import combine, grade_all_async
+
+if TYPE_CHECKING:
+    from evals.config.cases import Case
+    from evals.run.judging import GraderServices
+    from evals.store import ResultStore
+
+UNGRADED = ("not graded yet: the run stopped while grading; resume it", "ungraded")
+
+
+@dataclass(slots=True)
+class Verdict:
+    """What grading decided for one sample (the columns `set_grade` writes)."""
+
+    passed: bool | None
+    score: float | None
+    grades: str  # JSON list of {type, passed, score, reason, error}
+    error: str | None
+    error_class: str | None
+    grader_cost_usd: float | None
+
+
+def needs_await(graders: Sequence[Grader]) -> bool:
+    """True when a grader calls a judge or an embedder (grading then takes a while)."""
+    return any(getattr(grader, "needs_await", True) for grader in graders)
+
+
+async def grade_answer(
+    graders: Sequence[Grader],
+    case: Case,
+    output: str | None,
+    tool_calls: Sequence[dict[str, Any]] | None,
+    request: dict[str, Any],
+    services: GraderServices | None,
+) -> Verdict:
+    """Apply the case's graders to one answer."""
+    judge, embed, meter = services.bind() if services else (None, None, None)
+    context = GradeContext(
+        expect=case.expect,
+        vars=case.vars,
+        case_id=case.id,
+        tool_calls=tuple(tool_calls or ()),
+        expect_tool_calls=case.expect_tool_calls,
+        prompt_text=last_user_text(request.get("messages", [])),
+        judge=judge,
+        embed=embed,
+    )
+    results = await grade_all_async(graders, output or "", context)
+    grades = [
+        {
+            "type": grader.type_name,
+            "passed": result.passed,
+            "score": result.score,
+            "reason": result.reason,
+            "error": result.error,
+        }
+        for grader, result in zip(graders, results, strict=True)
+    ]
+    overall = combine(results)
+    cost = meter.total if meter is not None else 0.0
+    text = json.dumps(grades, ensure_ascii=False, default=str)
+    if overall.error:
+        return Verdict(None, None, text, f"grader error: {overall.reason}", "grader", cost)
+    return Verdict(overall.passed, overall.score, text, None, None, cost)
+
+
+def save_verdict(
+    store: ResultStore, run_id: str, key: tuple[str, str, str, str, int], verdict: Verdict
+) -> None:
+    """Write a verdict onto its stored sample; `key` is (suite, case_id, prompt, model, repeat)."""
+    store.set_grade(
+        run_id,
+        *key,
+        passed=verdict.passed,
+        score=verdict.score,
+        grades=verdict.grades,
+        error=verdict.error,
+        error_class=verdict.error_class,
+        grader_cost_usd=verdict.grader_cost_usd,
+    )
+
+
+async def regrade(
+    store: ResultStore, run_id: str, suites: Sequence[Suite], services: GraderServices | None
+) -> int:
+    """Grade a run's stored answers again with the suites' current graders; no model call.
+
+    Returns how many samples were re-graded (those of suites given, with an answer).
+    """
+    by_name = {suite.name: suite for suite in suites}
+    cases: dict[tuple[str, str], Case] = {}
+    for suite in suites:
+        for case in suite.cases():
+            cases[(suite.name, case.id)] = case
+    count = 0
+    for row in list(store.answered_results(run_id)):
+        suite = by_name.get(row.suite)
+        case = cases.get((row.suite, row.case_id))
+        if suite is None or case is None or suite.kind == "embeddings":
+            continue
+        verdict = await grade_answer(
+            graders_for(suite, case), case, row.output, row.tool_calls, row.request, services
+        )
+        save_verdict(
+            store, run_id, (row.suite, row.case_id, row.prompt, row.model, row.repeat), verdict
+        )
+        count += 1
+    return count

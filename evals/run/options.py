@@ -1,0 +1,25 @@
+"""The options of one `evals run`, as the CLI (or a library caller) gives them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class RunOptions:
+    suite_paths: list[Path]
+    runner_path: Path
+    model_ids: list[str] = field(default_factory=list)
+    prompts: list[str] = field(default_factory=list)
+    repeat: int = 1
+    concurrency: int | None = None
+    limit: int | None = None
+    dry_run: bool = False
+    out_dir: Path | None = None
+    summary_json: Path | None = None
+    fail_under: float | None = None
+    max_cost: float | None = None
+    no_cache: bool = False
+    resume: str | None = None
+    argv: list[str] = field(default_factory=list)

@@ -1,0 +1,165 @@
+"""What the rest of evals asks of a store, whatever holds the data (SQLite today).
+
+A backend implements `ResultStore` and hands out a `ResponseCache`;
+tests/test_store_contract.py is the behaviour every backend must show.
+
+Semantics every backend keeps:
+- a *sample* is a result of role 'sample' (an embeddings suite also stores rows of
+  role 'corpus', which carry cost but are never counted as samples);
+- a sample *got an answer* when its error is None or its error is a grader's
+  (error_class 'grader'): the request itself succeeded;
+- results are keyed by (run_id, suite, case_id, prompt, model, repeat); adding a
+  result with an existing key replaces it (a resumed run retries its errors);
+- runs are listed newest first: by started_at, then run_id, both descending.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from evals.store.rows import GroupTotals, ResultRecord, ResultRow
+
+
+@runtime_checkable
+class ResponseCache(Protocol):
+    """Responses by request hash (JSON text), replayed instead of sent again."""
+
+    def get(self, request_hash: str) -> str | None: ...
+
+    def put(self, request_hash: str, entry: str) -> None: ...
+
+
+@runtime_checkable
+class ResultStore(Protocol):
+    """Runs, their results and the response cache.
+
+    Run dicts (`run`, `runs`, `unfinished_runs`) have the keys run_id, suites (list),
+    started_at, finished_at, complete (bool), planned, config (dict), stopped_reason;
+    `runs` and `unfinished_runs` add results (how many rows the run has).
+    """
+
+    @property
+    def path(self) -> Path | str:
+        """Where the data lives, for messages (a file, or a server's address)."""
+        ...
+
+    @property
+    def cache(self) -> ResponseCache: ...
+
+    def close(self) -> None: ...
+
+    # runs
+
+    def start_run(self, run_id: str, suites: list[str], started_at: str, config: dict) -> None: ...
+
+    def set_planned(self, run_id: str, planned: int) -> None: ...
+
+    def finish_run(
+        self, run_id: str, finished_at: str, complete: bool, stopped_reason: str | None = None
+    ) -> None: ...
+
+    def run(self, run_id: str) -> dict[str, Any] | None: ...
+
+    def runs(self) -> list[dict[str, Any]]: ...
+
+    def latest_run_id(self) -> str | None: ...
+
+    def unfinished_runs(self, suites: list[str]) -> list[dict[str, Any]]:
+        """Incomplete runs of exactly these suites (any order), newest first."""
+        ...
+
+    # results: written
+
+    def add_result(self, record: ResultRecord, cache_entry: str | None = None) -> None:
+        """Store one result, and its cache entry when given, in one transaction."""
+        ...
+
+    def set_grade(
+        self,
+        run_id: str,
+        suite: str,
+        case_id: str,
+        prompt: str,
+        model: str,
+        repeat: int,
+        *,
+        passed: bool | None,
+        score: float | None,
+        grades: str,
+        error: str | None,
+        error_class: str | None,
+        grader_cost_usd: float | None,
+    ) -> None:
+        """Replace the verdict of one stored result (one commit); KeyError if there is none."""
+        ...
+
+    # results: read
+
+    def has_result(
+        self, run_id: str, suite: str, case_id: str, prompt: str, model: str, repeat: int
+    ) -> bool:
+        """True when this sample is stored without an error (a resume skips it)."""
+        ...
+
+    def results(
+        self, run_id: str, problems_first: bool = False, limit: int | None = None
+    ) -> Iterator[ResultRow]:
+        """A run's samples by suite, prompt, model, then insertion; optionally errors,
+        then failures, first."""
+        ...
+
+    def answered_results(self, run_id: str) -> Iterator[ResultRow]:
+        """The samples that got an answer, in insertion order: the input of a re-grade.
+
+        Safe to call `set_grade` on each row while iterating.
+        """
+        ...
+
+    def count_results(self, run_id: str, errors: bool = True) -> int:
+        """Samples stored (with `errors=False`: only those without an error)."""
+        ...
+
+    def count_answered(self, run_id: str) -> int: ...
+
+    def count_group(self, run_id: str, suite: str, prompt: str, model: str) -> int:
+        """Error-free samples of one group."""
+        ...
+
+    def count_model_results(self, run_id: str, model: str) -> int:
+        """Error-free samples of one model."""
+        ...
+
+    def spent(self, run_id: str) -> float:
+        """New money spent by the run (every role), 0.0 when none."""
+        ...
+
+    # aggregates for the summary
+
+    def groups(self, run_id: str) -> list[GroupTotals]:
+        """Sums per (suite, prompt, model), ordered by suite, prompt, model."""
+        ...
+
+    def error_kinds(
+        self, run_id: str, suite: str, prompt: str, model: str
+    ) -> list[tuple[str, int, str]]:
+        """(error class or 'error', count, the least message) per kind, commonest first."""
+        ...
+
+    def timing_percentile(
+        self, run_id: str, suite: str, prompt: str, model: str, column: str, q: float
+    ) -> float | None:
+        """Linear-interpolated percentile q of latency_s, ttft_s or tokens_per_s over a
+        group's error-free samples that have it; None when none does."""
+        ...
+
+    def grade_means(self, run_id: str, suite: str, prompt: str, model: str) -> dict[str, float]:
+        """Mean score per grade type over a group's error-free samples (None scores skipped)."""
+        ...
+
+    def per_case_passes(
+        self, run_id: str, suite: str, prompt: str, model: str
+    ) -> Iterator[tuple[int, int]]:
+        """(error-free samples, passed) per case of a group."""
+        ...

@@ -1,0 +1,152 @@
+"""The SQLite store's read queries: counts for a run's progress and the summary's aggregates.
+
+`ReportQueries` is mixed into `evals.store.sqlite.Store`; it needs only `self.db`.
+Memory stays flat however many results a run has: SQLite sums and sorts, and only
+sums or single order statistics come back.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+
+from evals.stats import percentile_of_sorted
+from evals.store.rows import GroupTotals
+
+_GROUP_KEY = "run_id = ? AND suite = ? AND prompt = ? AND model = ?"
+_TIMING_COLUMNS = ("latency_s", "ttft_s", "tokens_per_s")
+ANSWERED = "role = 'sample' AND (error IS NULL OR error_class = 'grader')"  # a reply came
+
+_GROUPS = """
+SELECT suite, prompt, model,
+       COUNT(DISTINCT CASE WHEN role = 'sample' THEN case_id END) AS cases,
+       SUM(role = 'sample') AS samples,
+       SUM(role = 'sample' AND error IS NOT NULL) AS errors,
+       SUM(role = 'sample' AND error IS NULL AND passed) AS passed,
+       AVG(CASE WHEN role = 'sample' AND error IS NULL THEN score END) AS mean_score,
+       SUM(prompt_tokens) AS prompt_tokens,
+       SUM(cached_tokens) AS cached_tokens,
+       SUM(completion_tokens) AS completion_tokens,
+       SUM(reasoning_tokens) AS reasoning_tokens,
+       SUM(cost_usd) AS cost_usd,
+       SUM(error IS NULL AND cost_usd IS NULL) AS unpriced,
+       SUM(role = 'sample' AND error IS NULL AND prompt_tokens IS NULL
+           AND audio_s IS NULL) AS no_usage,
+       SUM(spend_usd) AS spend_usd,
+       SUM(cache_hit) AS cache_hits,
+       SUM(MAX(attempts - 1, 0)) AS retries,
+       SUM(backoff_s) AS backoff_s,
+       SUM(grader_cost_usd) AS grader_cost_usd,
+       SUM(audio_s) AS audio_s,
+       SUM(error IS NULL AND grader_cost_usd IS NULL) AS grader_unpriced,
+       MAX(repeat) + 1 AS repeats
+FROM results WHERE run_id = ?
+GROUP BY suite, prompt, model ORDER BY suite, prompt, model
+"""
+
+
+class ReportQueries:
+    db: sqlite3.Connection
+
+    def _one(self, query: str, params: tuple) -> int:
+        return self.db.execute(query, params).fetchone()[0]
+
+    def count_results(self, run_id: str, errors: bool = True) -> int:
+        query = "SELECT COUNT(*) FROM results WHERE run_id = ? AND role = 'sample'"
+        if not errors:
+            query += " AND error IS NULL"
+        return self._one(query, (run_id,))
+
+    def count_answered(self, run_id: str) -> int:
+        """Samples whose request got an answer (a grader error still had one)."""
+        return self._one(
+            f"SELECT COUNT(*) FROM results WHERE run_id = ? AND {ANSWERED}",
+            (run_id,),
+        )
+
+    def count_group(self, run_id: str, suite: str, prompt: str, model: str) -> int:
+        """Error-free samples of one (suite, prompt, model) group."""
+        return self._one(
+            f"SELECT COUNT(*) FROM results WHERE {_GROUP_KEY} AND error IS NULL "
+            "AND role = 'sample'",
+            (run_id, suite, prompt, model),
+        )
+
+    def count_model_results(self, run_id: str, model: str) -> int:
+        """Results without an error for one model (what a resume will not send again)."""
+        return self._one(
+            "SELECT COUNT(*) FROM results WHERE run_id = ? AND model = ? AND error IS NULL "
+            "AND role = 'sample'",
+            (run_id, model),
+        )
+
+    def spent(self, run_id: str) -> float:
+        query = "SELECT COALESCE(SUM(spend_usd), 0) FROM results WHERE run_id = ?"
+        return float(self._one(query, (run_id,)))
+
+    def groups(self, run_id: str) -> list[GroupTotals]:
+        """Per (suite, prompt, model) sums; percentiles come from `timing_percentile`."""
+        return [GroupTotals.from_db(row) for row in self.db.execute(_GROUPS, (run_id,))]
+
+    def error_kinds(
+        self, run_id: str, suite: str, prompt: str, model: str
+    ) -> list[tuple[str, int, str]]:
+        """(error class, count, one message) per kind of error in a group, commonest first."""
+        rows = self.db.execute(
+            "SELECT COALESCE(error_class, 'error'), COUNT(*), MIN(error) FROM results "
+            f"WHERE {_GROUP_KEY} AND error IS NOT NULL AND role = 'sample' "
+            "GROUP BY 1 ORDER BY 2 DESC, 1",
+            (run_id, suite, prompt, model),
+        )
+        return [(kind, count, message) for kind, count, message in rows]
+
+    def timing_percentile(
+        self, run_id: str, suite: str, prompt: str, model: str, column: str, q: float
+    ) -> float | None:
+        """Percentile of a timing column (latency_s, ttft_s, tokens_per_s) over successes.
+
+        SQLite sorts; only the needed order statistics come back.
+        """
+        if column not in _TIMING_COLUMNS:
+            raise ValueError(column)
+        where = (
+            f"FROM results WHERE {_GROUP_KEY} "
+            f"AND error IS NULL AND {column} IS NOT NULL AND role = 'sample'"
+        )
+        key = (run_id, suite, prompt, model)
+        n = self._one(f"SELECT COUNT(*) {where}", key)
+
+        def nth(i: int) -> float:
+            return self._one(
+                f"SELECT {column} {where} ORDER BY {column} LIMIT 1 OFFSET ?", (*key, i)
+            )
+
+        return percentile_of_sorted(nth, n, q)
+
+    def grade_means(self, run_id: str, suite: str, prompt: str, model: str) -> dict[str, float]:
+        """Mean score per grade type (recall@k, mrr, ...) over a group's scored samples."""
+        sums: dict[str, float] = {}
+        counts: dict[str, int] = {}
+        rows = self.db.execute(
+            f"SELECT grades FROM results WHERE {_GROUP_KEY} AND error IS NULL AND role = 'sample'",
+            (run_id, suite, prompt, model),
+        )
+        for (grades,) in rows:
+            for grade in json.loads(grades):
+                if grade.get("score") is not None:
+                    sums[grade["type"]] = sums.get(grade["type"], 0.0) + grade["score"]
+                    counts[grade["type"]] = counts.get(grade["type"], 0) + 1
+        return {name: sums[name] / counts[name] for name in sums}
+
+    def per_case_passes(
+        self, run_id: str, suite: str, prompt: str, model: str
+    ) -> Iterator[tuple[int, int]]:
+        """(samples, passed) per case, errors left out: the input of pass@k."""
+        rows = self.db.execute(
+            f"SELECT COUNT(*), SUM(passed) FROM results WHERE {_GROUP_KEY} "
+            "AND error IS NULL AND role = 'sample' GROUP BY case_id",
+            (run_id, suite, prompt, model),
+        )
+        for samples, passed in rows:
+            yield samples, passed or 0

@@ -1,0 +1,146 @@
+"""What goes into a store and what comes back: plain values, the same for every backend.
+
+`ResultRecord` is the row written (JSON columns as text, as stored); `ResultRow`
+is a row read back, its JSON columns decoded once here so no reader parses them
+itself; `GroupTotals` holds one (suite, prompt, model) group's sums for the summary.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+
+@dataclass(slots=True)
+class ResultRecord:
+    run_id: str
+    suite: str
+    case_id: str
+    prompt: str
+    model: str
+    repeat: int
+    request_hash: str
+    request: str
+    vars: str
+    expect: str
+    output: str | None
+    tool_calls: str | None
+    finish_reason: str | None
+    prompt_tokens: int | None
+    cached_tokens: int | None
+    completion_tokens: int | None
+    reasoning_tokens: int | None
+    latency_s: float | None
+    cost_usd: float | None
+    error: str | None
+    error_class: str | None
+    attempts: int
+    passed: bool | None
+    score: float | None
+    grades: str
+    created_at: str
+    cache_hit: bool = False
+    spend_usd: float | None = None
+    ttft_s: float | None = None
+    tokens_per_s: float | None = None
+    backoff_s: float | None = None
+    grader_cost_usd: float | None = 0.0
+    audio_s: float | None = None
+    role: str = "sample"
+
+
+@dataclass(frozen=True, slots=True)
+class ResultRow:
+    """One stored result, read back: every column, JSON decoded, flags as bool."""
+
+    id: int
+    run_id: str
+    suite: str
+    case_id: str
+    prompt: str
+    model: str
+    repeat: int
+    request_hash: str
+    request: Any  # the JSON body sent (messages, params)
+    vars: Any
+    expect: Any
+    output: str | None
+    tool_calls: list[dict[str, Any]] | None  # None when the model called no function
+    finish_reason: str | None
+    prompt_tokens: int | None
+    cached_tokens: int | None
+    completion_tokens: int | None
+    reasoning_tokens: int | None
+    latency_s: float | None
+    cost_usd: float | None
+    error: str | None
+    error_class: str | None
+    attempts: int
+    passed: bool | None
+    score: float | None
+    grades: list[dict[str, Any]]  # {type, passed, score, reason, error} per grader
+    created_at: str
+    cache_hit: bool
+    spend_usd: float | None
+    ttft_s: float | None
+    tokens_per_s: float | None
+    backoff_s: float | None
+    grader_cost_usd: float | None
+    audio_s: float | None
+    role: str
+
+    @classmethod
+    def from_db(cls, row: Mapping[str, Any]) -> ResultRow:
+        """From a database row addressed by column name (sqlite3.Row, a dict row)."""
+        data = {name: row[name] for name in _ROW_FIELDS}
+        for name in ("request", "vars", "expect", "grades"):
+            data[name] = json.loads(data[name])
+        data["tool_calls"] = json.loads(data["tool_calls"]) if data["tool_calls"] else None
+        data["passed"] = None if data["passed"] is None else bool(data["passed"])
+        data["cache_hit"] = bool(data["cache_hit"])
+        return cls(**data)
+
+
+_ROW_FIELDS = tuple(field.name for field in fields(ResultRow))
+
+
+@dataclass(frozen=True, slots=True)
+class GroupTotals:
+    """Sums over one (suite, prompt, model) group of a run, as the database returns them.
+
+    A sum over nothing is None (SQL's SUM); the summary decides what None means.
+    Counts of samples leave out the `corpus` rows; token and cost sums include them.
+    """
+
+    suite: str
+    prompt: str
+    model: str
+    cases: int  # distinct case ids among the samples
+    samples: int
+    errors: int | None
+    passed: int | None  # error-free samples that passed
+    mean_score: float | None  # over error-free samples
+    prompt_tokens: int | None
+    cached_tokens: int | None
+    completion_tokens: int | None
+    reasoning_tokens: int | None
+    cost_usd: float | None
+    unpriced: int | None  # error-free results without a cost
+    no_usage: int | None  # error-free samples whose response carried no usage
+    spend_usd: float | None
+    cache_hits: int | None
+    retries: int | None  # attempts beyond the first
+    backoff_s: float | None
+    grader_cost_usd: float | None
+    audio_s: float | None
+    grader_unpriced: int | None  # error-free results whose grader cost is unknown
+    repeats: int  # the highest repeat index + 1
+
+    @classmethod
+    def from_db(cls, row: Mapping[str, Any]) -> GroupTotals:
+        return cls(**{name: row[name] for name in _GROUP_FIELDS})
+
+
+_GROUP_FIELDS = tuple(field.name for field in fields(GroupTotals))
