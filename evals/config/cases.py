@@ -41,6 +41,9 @@ class CaseSpec(BaseModel):
     """Function calls the model should make: [{name, arguments}], read by `tool_calls`."""
     tool_results: dict[str, Any] | None = None
     """Canned results by function name: the conversation goes on with them."""
+    cluster: str | int | None = None
+    """Cases sharing a cluster are not independent (several questions on one passage,
+    turns of one conversation): intervals and tests then use clustered errors."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,7 @@ class Case:
     grader_lines: tuple[int | None, ...] = field(default=())
     expect_tool_calls: list[dict[str, Any]] | None = None
     tool_results: dict[str, Any] | None = None
+    cluster: str | None = None
 
 
 def _case_from(raw: Any, index: int, path: Path, line: int | None, tree: Any = None) -> Case:
@@ -81,6 +85,7 @@ def _case_from(raw: Any, index: int, path: Path, line: int | None, tree: Any = N
         grader_lines=grader_lines,
         expect_tool_calls=spec.expect_tool_calls,
         tool_results=spec.tool_results,
+        cluster=None if spec.cluster is None else str(spec.cluster),
     )
 
 

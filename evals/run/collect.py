@@ -63,6 +63,7 @@ def raw_record(run_id: str, job: Job, response: Response) -> ResultRecord:
         backoff_s=response.backoff_s,
         grader_cost_usd=0.0,
         audio_s=response.audio_s,
+        cluster=job.case.cluster,
     )
 
 

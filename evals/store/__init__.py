@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from evals.store.base import ResponseCache, ResultStore
-from evals.store.rows import GroupTotals, ResultRecord, ResultRow
+from evals.store.rows import GroupTotals, ResultRecord, ResultRow, SampleOutcome
 from evals.store.sqlite import Store, default_home
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "ResultRecord",
     "ResultRow",
     "ResultStore",
+    "SampleOutcome",
     "Store",
     "default_home",
     "open_store",

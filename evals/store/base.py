@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from evals.store.rows import GroupTotals, ResultRecord, ResultRow
+from evals.store.rows import GroupTotals, ResultRecord, ResultRow, SampleOutcome
 
 
 @runtime_checkable
@@ -162,4 +162,10 @@ class ResultStore(Protocol):
         self, run_id: str, suite: str, prompt: str, model: str
     ) -> Iterator[tuple[int, int]]:
         """(error-free samples, passed) per case of a group."""
+        ...
+
+    def sample_outcomes(
+        self, run_id: str, suite: str, prompt: str, model: str
+    ) -> Iterator[SampleOutcome]:
+        """The error-free samples of one row, ordered by (case_id, repeat)."""
         ...

@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Iterator
 
 from evals.stats import percentile_of_sorted
-from evals.store.rows import GroupTotals
+from evals.store.rows import GroupTotals, SampleOutcome
 
 _GROUP_KEY = "run_id = ? AND suite = ? AND prompt = ? AND model = ?"
 _TIMING_COLUMNS = ("latency_s", "ttft_s", "tokens_per_s")
@@ -138,6 +138,19 @@ class ReportQueries:
                     sums[grade["type"]] = sums.get(grade["type"], 0.0) + grade["score"]
                     counts[grade["type"]] = counts.get(grade["type"], 0) + 1
         return {name: sums[name] / counts[name] for name in sums}
+
+    def sample_outcomes(
+        self, run_id: str, suite: str, prompt: str, model: str
+    ) -> Iterator[SampleOutcome]:
+        """The error-free samples of one row, ordered by case id then repeat."""
+        rows = self.db.execute(
+            "SELECT case_id, repeat, passed, score, cluster, cost_usd, latency_s "
+            f"FROM results WHERE {_GROUP_KEY} AND error IS NULL AND role = 'sample' "
+            "ORDER BY case_id, repeat",
+            (run_id, suite, prompt, model),
+        )
+        for case_id, repeat, passed, score, cluster, cost, latency in rows:
+            yield SampleOutcome(case_id, repeat, bool(passed), score, cluster, cost, latency)
 
     def per_case_passes(
         self, run_id: str, suite: str, prompt: str, model: str

@@ -49,6 +49,7 @@ class ResultRecord:
     grader_cost_usd: float | None = 0.0
     audio_s: float | None = None
     role: str = "sample"
+    cluster: str | None = None  # the case's `cluster:` (cases that are not independent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +91,7 @@ class ResultRow:
     grader_cost_usd: float | None
     audio_s: float | None
     role: str
+    cluster: str | None
 
     @classmethod
     def from_db(cls, row: Mapping[str, Any]) -> ResultRow:
@@ -144,3 +146,19 @@ class GroupTotals:
 
 
 _GROUP_FIELDS = tuple(field.name for field in fields(GroupTotals))
+
+
+@dataclass(frozen=True, slots=True)
+class SampleOutcome:
+    """One error-free sample of a row, as statistics and comparisons read it.
+
+    Comparisons pair samples of two rows by (case_id, repeat).
+    """
+
+    case_id: str
+    repeat: int
+    passed: bool
+    score: float | None
+    cluster: str | None
+    cost_usd: float | None
+    latency_s: float | None

@@ -64,6 +64,7 @@ CREATE TABLE IF NOT EXISTS results (
     grader_cost_usd REAL,          -- judge and embedding calls made by graders
     audio_s REAL,                  -- transcription: seconds of audio sent
     role TEXT NOT NULL DEFAULT 'sample', -- 'corpus': an embeddings suite's corpus cost
+    cluster TEXT,                  -- the case's `cluster:`, when cases are not independent
     UNIQUE (run_id, suite, case_id, prompt, model, repeat)
 );
 CREATE INDEX IF NOT EXISTS results_group ON results (run_id, suite, prompt, model);
@@ -84,6 +85,7 @@ _ADDED_COLUMNS = {
         "grader_cost_usd": "REAL",
         "audio_s": "REAL",
         "role": "TEXT NOT NULL DEFAULT 'sample'",
+        "cluster": "TEXT",
     },
     "runs": {"stopped_reason": "TEXT"},
 }
