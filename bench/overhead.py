@@ -322,7 +322,7 @@ PYSPY_RATE = 500
 IMPORT_FRAME = "importlib._bootstrap"
 CONCERNS: list[tuple[str, tuple[str, ...]]] = [
     ("imports (module loading, any time)", (IMPORT_FRAME,)),
-    ("report: summary, stats, HTML, table", ("evals/report/", "evals/stats.py")),
+    ("report: summary, stats, HTML, table", ("evals/report/", "evals/stats/")),
     ("store (SQLite writes, cache)", ("evals/store/",)),
     ("graders", ("evals/graders/",)),
     (

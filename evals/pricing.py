@@ -295,3 +295,181 @@ class PriceBook:
                 seen.add(model.id)
                 rows.append(self.describe(model))
         return rows
+
+    def rates(self, models: Iterable[ModelSpec]) -> dict[str, dict[str, Any] | None]:
+        """Every rate of each model (batch ones too) by model id, None when unknown:
+        what a run records, so that `evals forecast` of it never reads a later table."""
+        rates: dict[str, dict[str, Any] | None] = {}
+        for model in models:
+            found = self._resolve(model)
+            rates.setdefault(model.id, None if found is None else _rates_of(found[1], found[0]))
+        return rates
+
+
+# --- recorded rates, cost parts, hourly endpoints ------------------------------
+
+
+def _rates_of(price: Price | None, key: str | None) -> dict[str, Any] | None:
+    if price is None:
+        return None
+    return {"priced_as": key, **{f.name: getattr(price, f.name) for f in fields(Price)}}
+
+
+def price_from_record(record: Mapping[str, Any] | None) -> Price | None:
+    """The Price a run recorded (`rates` of a PriceBook, or a `describe` entry); None if unknown."""
+    if not record or (record.get("input") is None and record.get("audio_per_minute") is None):
+        return None
+    return Price(**{f.name: record.get(f.name) for f in fields(Price)})
+
+
+@dataclass(frozen=True)
+class CostParts:
+    """One response's cost in USD, split the way a provider bills it."""
+
+    input: float  # the prompt tokens not read from the cache
+    cached_input: float
+    output: float  # completion tokens, reasoning included
+    reasoning: float | None  # the part of `output` spent reasoning; None when not reported
+
+    @property
+    def total(self) -> float:
+        return self.input + self.cached_input + self.output
+
+
+def cost_parts(
+    usage: Usage, price: Price | None, batch: bool = False, cache_hit_rate: float | None = None
+) -> CostParts | None:
+    """`cost_usd` split into input, cached input, output and reasoning (the same rules:
+    each part is `cost_usd` of its own tokens, so the parts sum to the whole).
+
+    With `cache_hit_rate` R, R x prompt tokens are billed at the cached rate instead
+    of the cached count the provider reported. None when the cost cannot be known.
+    """
+    prompt = usage.prompt_tokens
+    if prompt is not None and cache_hit_rate is not None:
+        usage = Usage(
+            prompt, prompt * cache_hit_rate, usage.completion_tokens, usage.reasoning_tokens
+        )
+    if cost_usd(usage, price, batch) is None or prompt is None:
+        return None
+    cached = min(usage.cached_tokens or 0, prompt)
+
+    def part(prompt_tokens: float, cached_tokens: float, completion: int | None) -> float:
+        return cost_usd(Usage(prompt_tokens, cached_tokens, completion), price, batch) or 0.0
+
+    reasoning = usage.reasoning_tokens
+    return CostParts(
+        input=part(prompt - cached, 0, 0),
+        cached_input=part(cached, cached, 0),
+        output=part(0, 0, usage.completion_tokens),
+        reasoning=None if reasoning is None else part(0, 0, reasoning),
+    )
+
+
+IDLE_GAP_S = 300.0
+"""An hourly endpoint idle (nothing in flight) for longer than this is not billed for
+the gap: an interrupted run resumed the next day is not charged for the night."""
+
+
+@dataclass(frozen=True)
+class HourlyCost:
+    """What an endpoint priced per hour cost a run: `price_per_hour` x its busy time.
+
+    `busy_s` runs from the first request sent to the last answer received (each
+    request spans its stored `created_at` minus its `latency_s` to its `created_at`),
+    less any idle gap longer than IDLE_GAP_S; `sent` counts the requests that went
+    to the endpoint (errors included, cache replays not), which share the cost equally.
+    """
+
+    endpoint: str
+    price_per_hour: float
+    busy_s: float | None  # None: no request sent to it has a stored timing
+    sent: int
+
+    @property
+    def spend_usd(self) -> float | None:
+        """New spend on the endpoint: 0 when nothing was sent, None when it is unknown."""
+        if not self.sent:
+            return 0.0
+        return None if self.busy_s is None else self.price_per_hour * self.busy_s / 3600.0
+
+    @property
+    def per_request_usd(self) -> float | None:
+        """Each request's equal share; None when nothing was sent (all replayed) or untimed."""
+        spend = self.spend_usd
+        return spend / self.sent if self.sent and spend is not None else None
+
+
+def busy_seconds(spans: Iterable[tuple[float, float]], idle_gap_s: float = IDLE_GAP_S) -> float:
+    """Seconds from the first start to the last end of (start, end) spans, less the
+    stretches longer than `idle_gap_s` in which no span was open."""
+    total = 0.0
+    first = last = None
+    for start, end in sorted(spans):
+        if last is not None and start - last > idle_gap_s:
+            total += last - first
+            first = last = None
+        if first is None:
+            first, last = start, end
+        else:
+            last = max(last, end)
+    return total if first is None else total + last - first
+
+
+def _epoch(stamp: Any) -> float | None:
+    from datetime import UTC, datetime
+
+    try:
+        moment = datetime.fromisoformat(str(stamp))
+    except ValueError:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def hourly_endpoints(config: Mapping[str, Any]) -> dict[str, tuple[str, float]]:
+    """model id -> (endpoint, price_per_hour) for the models of a run's config whose
+    endpoint is priced per hour."""
+    endpoints = config.get("endpoints") or {}
+    found = {}
+    for model in config.get("models") or []:
+        rate = (endpoints.get(model.get("endpoint")) or {}).get("price_per_hour")
+        if rate is not None:
+            found[model["id"]] = (model["endpoint"], float(rate))
+    return found
+
+
+def endpoint_busy(
+    config: Mapping[str, Any], results: Iterable[Any]
+) -> dict[str, tuple[float | None, int]]:
+    """endpoint -> (busy seconds, requests sent) over a run's stored samples.
+
+    `results` are anything with model, cache_hit, latency_s and created_at
+    (evals.store.ResultRow); a model's endpoint is the one the run's config names.
+    Busy seconds are None when no request sent has a stored timing; cache replays
+    were not sent and do not count.
+    """
+    by_model = {model["id"]: model["endpoint"] for model in config.get("models") or []}
+    spans: dict[str, list[tuple[float, float]]] = {}
+    sent: dict[str, int] = {}
+    for result in results:
+        endpoint = by_model.get(result.model)
+        if endpoint is None or result.cache_hit:
+            continue
+        sent[endpoint] = sent.get(endpoint, 0) + 1
+        end = _epoch(result.created_at)
+        if end is not None and result.latency_s is not None:
+            spans.setdefault(endpoint, []).append((end - result.latency_s, end))
+    return {
+        endpoint: (busy_seconds(spans[endpoint]) if endpoint in spans else None, count)
+        for endpoint, count in sent.items()
+    }
+
+
+def hourly_costs(config: Mapping[str, Any], results: Iterable[Any]) -> dict[str, HourlyCost]:
+    """model id -> its endpoint's HourlyCost, for a run's models on hourly endpoints."""
+    by_model = hourly_endpoints(config)
+    busy = endpoint_busy(config, results) if by_model else {}
+    return {
+        model: HourlyCost(endpoint, rate, *busy.get(endpoint, (None, 0)))
+        for model, (endpoint, rate) in by_model.items()
+    }

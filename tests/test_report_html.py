@@ -92,6 +92,27 @@ SUMMARY: dict[str, Any] = {
     "rows": ROWS,
     "warnings": ["no price known for model smollm2; cost shown as unknown"],
     "prices_as_of": "2025-01-01",
+    "per_suite": {
+        "arithmetic": {
+            "comparisons": [
+                {
+                    "a": {"prompt": "terse", "model": GPT},
+                    "b": {"prompt": "terse", "model": MALICIOUS},
+                    "n_paired": 3,
+                    "diff": 1 / 3,
+                    "ci_low": -0.2,
+                    "ci_high": 0.8,
+                    "p_value": 0.5,
+                    "p_adjusted": 0.5,
+                    "test": "mcnemar-exact",
+                    "significant": False,
+                }
+            ],
+            "pareto": [{"prompt": "terse", "model": GPT}],
+            "recommendation": f"not enough cases to tell {GPT} (terse) from {MALICIOUS}",
+            "recommended": None,
+        }
+    },
 }
 
 
@@ -328,6 +349,21 @@ def test_browser_header_and_notice(page: Any) -> None:
     assert page.find_element(By.ID, "run-status").text == "complete"
     assert "no price known for model smollm2" in page.find_element(By.ID, "warnings").text
     assert "prices as of 2025-01-01" in page.find_element(By.TAG_NAME, "footer").text
+
+
+def test_browser_decisions(page: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    section = page.find_element(By.ID, "decisions")
+    text = section.find_element(By.CSS_SELECTOR, ".recommendation").text
+    assert text == f"Recommendation: not enough cases to tell {GPT} (terse) from {MALICIOUS}"
+    [row] = section.find_elements(By.CSS_SELECTOR, "table.comparisons tbody tr")
+    cells = [td.text for td in row.find_elements(By.TAG_NAME, "td")]
+    # a - b = 1/3 as points with a sign; the interval as given; raw and Holm p
+    assert cells == [
+        f"{GPT} · terse", f"{MALICIOUS} · terse", "3", "+33.3", "[-20.0, +80.0]",
+        "0.500", "0.500", "mcnemar-exact", "not shown to differ",
+    ]  # fmt: skip
 
 
 def test_browser_no_script_injection(page: Any) -> None:

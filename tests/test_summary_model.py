@@ -16,8 +16,12 @@ ROW_KEYS = [
     "prompt_tokens", "cached_tokens", "completion_tokens", "reasoning_tokens", "cost_usd",
     "grader_cost_usd", "spend_usd", "cache_hits", "retries", "backoff_s", "ttft_p95_s",
     "tokens_per_s_p50", "repeats", "audio_seconds", "samples_without_usage",
+    # added by the decisions work (issue 7)
+    "clustered", "mean_score_ci_low", "mean_score_ci_high", "mde", "mde_basis",
 ]  # fmt: skip
-REPEAT_KEYS = ["pass_at_1", "pass_at_k", "consistency", "pass_at_k_cases", "cases_short"]
+REPEAT_KEYS = [
+    "pass_at_1", "pass_at_k", "consistency", "pass_at_k_cases", "cases_short", "variance",
+]  # fmt: skip
 RETRIEVAL_KEYS = ["recall_at_k", "mrr", "cost_per_1m_tokens"]
 TOP_KEYS = [
     "run_id", "suites", "started_at", "finished_at", "complete", "rows", "spend_usd",
@@ -27,7 +31,7 @@ TOP_KEYS = [
 
 def _row(**optional) -> SummaryRow:
     values = dict.fromkeys(ROW_KEYS)
-    values.update(suite="s", prompt="p", model="m", ci_method="wilson")
+    values.update(suite="s", prompt="p", model="m", ci_method="wilson", clustered=False)
     return SummaryRow(**values, **optional)
 
 
@@ -75,7 +79,7 @@ def test_build_summary_from_a_store(tmp_path: Path) -> None:
     assert chat.error_kinds == [ErrorKind("server", 1, "boom")] and chat.pass_at_k_cases == 0
     assert emb.recall_at_k == {"3": 1.0} and emb.cost_per_1m_tokens == 0.5 / 4 * 1e6
     data = summary.to_json()
-    assert list(data) == [*TOP_KEYS, "suite_fingerprints"]
+    assert list(data) == [*TOP_KEYS, "suite_fingerprints", "per_suite"]
     assert data["suite_fingerprints"] == {"chat": "f00d"}
     assert list(data["rows"][0]) == [*ROW_KEYS, "error_kinds", *REPEAT_KEYS]
     assert list(data["rows"][1]) == [*ROW_KEYS, *RETRIEVAL_KEYS]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from evals.cli import history, tools
+from evals.cli import compare, forecast, history, tools
 from evals.cli import run as run_cli
 
 
@@ -23,6 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run_cli.add_parser(sub)
     history.add_parsers(sub)
+    compare.add_parsers(sub)
+    forecast.add_parsers(sub)
     tools.add_parsers(sub)
     return parser
 
@@ -67,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
             handlers = {
                 "report": history.cmd_report,
                 "runs": history.cmd_runs,
+                "compare": compare.cmd_compare,
+                "export": compare.cmd_export,
+                "forecast": forecast.cmd_forecast,
                 "validate": tools.cmd_validate,
                 "sim": tools.cmd_sim,
             }

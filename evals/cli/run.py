@@ -68,6 +68,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="ACCURACY",
         help="exit 1 when any row's accuracy is below this (0..1)",
     )
+    p.add_argument(
+        "--baseline",
+        metavar="RUN_ID|latest|FILE",
+        help="compare with this run (or an `evals export` file) after the run; "
+        "exit 1 on a regression",
+    )
+    p.add_argument(
+        "--junit",
+        type=Path,
+        metavar="PATH",
+        help="JUnit XML: the --baseline comparison, else one test per row (--fail-under)",
+    )
 
 
 def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
@@ -99,6 +111,8 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
             out_dir=args.out,
             summary_json=args.summary_json,
             fail_under=args.fail_under,
+            baseline=args.baseline,
+            junit=args.junit,
             max_cost=args.max_cost,
             no_cache=args.no_cache,
             resume=args.resume,
@@ -127,8 +141,12 @@ def run_command(options: RunOptions) -> int:
 
     store = open_store()
     try:
+        if options.baseline:  # a baseline that cannot be found fails before any spend
+            from evals.decide.sources import check_source
+
+            check_source(store, options.baseline)
         if options.dry_run:
-            _print_plan(plan_only(options, store))
+            _print_plan(plan_only(options, store), options, store)
             return EXIT_OK
         result = execute(options, store, PrintedEvents())
     finally:
@@ -140,8 +158,27 @@ def run_command(options: RunOptions) -> int:
     print(f"report: {result.report_dir / 'index.html'}", file=sys.stderr)
     if not result.complete:
         _explain_incomplete(result.run_id, result.stored, result.prepared, result.stop_reason)
+        if options.baseline:
+            print("baseline: not compared, the run is incomplete", file=sys.stderr)
         return EXIT_INCOMPLETE
-    return _gate(result.summary, options.fail_under)
+    # precedence: incomplete (3) > regression against --baseline (1) > --fail-under (1) > 0
+    gate = _gate(result.summary, options.fail_under)
+    if not options.baseline:
+        if options.junit:
+            from evals.decide.outputs import gate_junit, write_text
+
+            write_text(
+                options.junit, gate_junit(result.run_id, result.summary["rows"], options.fail_under)
+            )
+        return gate
+    from evals.cli.compare import baseline_gate
+
+    store = open_store()
+    try:
+        regression = baseline_gate(store, result.run_id, options.baseline, options.junit)
+    finally:
+        store.close()
+    return regression or gate
 
 
 def _explain_incomplete(run_id: str, stored: int, prepared: Prepared, reason: str | None) -> None:
@@ -173,9 +210,15 @@ def _gate(summary: dict[str, Any], fail_under: float | None) -> int:
     return EXIT_GATE if failing else EXIT_OK
 
 
-def _print_plan(prepared: Prepared) -> None:
-    from evals.run.prepare import adaptation_notes
+def _print_plan(prepared: Prepared, options: RunOptions, store: Any) -> None:
+    from evals.run.estimates import estimate_plan
+    from evals.run.prepare import adaptation_notes, resumed_options
 
+    if options.resume:
+        options = resumed_options(options, store)
+    estimates = estimate_plan(prepared, options, store)
+    for warning in prepared.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     print(f"plan: {prepared.planned} requests", file=sys.stderr)
     for suite in prepared.suites:
         print(
@@ -187,3 +230,32 @@ def _print_plan(prepared: Prepared) -> None:
         print(f"  model {model.id} -> {model.endpoint} ({model.api_model})", file=sys.stderr)
         for note in adaptation_notes(prepared.suites, model):
             print(f"    {note}", file=sys.stderr)
+        rows = [row for row in estimates if row.model == model.id]
+        print(f"    {_estimate_text(prepared.per_model[model.id], rows)}", file=sys.stderr)
+        for row in rows:
+            where = row.basis if row.history_run is None else f"history: run {row.history_run}"
+            one = _estimate_text(row.requests, [row])
+            print(f"      {row.suite}/{row.prompt}: {one} [{where}]", file=sys.stderr)
+    if estimates:
+        print(
+            "  estimate: history = the mean tokens per request of the newest earlier run of "
+            "the row; characters = prompt characters / 3 + 4 per message + 3, completion = "
+            "the request's max tokens (4096 when it sets none): both err high",
+            file=sys.stderr,
+        )
+
+
+def _estimate_text(requests: int, rows: list) -> str:
+    """`N requests, about P prompt + C completion tokens, $X` (the sums of `rows`)."""
+    if not rows:
+        return f"{requests} requests (no token estimate for this kind of suite)"
+    prompt = sum(row.prompt_tokens for row in rows)
+    completion = sum(row.completion_tokens for row in rows)
+    costs = [row.cost_usd for row in rows]
+    hourly = any(row.cost_basis == "hourly" for row in rows)
+    if None in costs:
+        dollars = "cost unknown" + (" (hourly: no earlier run to time)" if hourly else "")
+    else:
+        dollars = f"${sum(costs):.6f}" + (" (hourly)" if hourly else "")
+    tokens = f"about {prompt:,} prompt + {completion:,} completion tokens"
+    return f"{requests} requests, {tokens}, {dollars}"

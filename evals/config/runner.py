@@ -43,6 +43,10 @@ class EndpointSpec(BaseModel):
     adaptive: bool = True
     """Cut concurrency on 429s and recover gradually (AIMD)."""
     serve: ServeSpec | None = None
+    price_per_hour: float | None = Field(default=None, ge=0, allow_inf_nan=False, strict=True)
+    """USD per hour of a self-hosted server: its models' cost is this rate times the
+    run's wall time on the endpoint, shared equally by the requests sent to it
+    (evals.pricing.hourly_costs). It wins over any per-token price of those models."""
     kind: (
         Literal["openai", "llama.cpp", "vllm", "ollama", "groq", "together", "deepseek", "other"]
         | None

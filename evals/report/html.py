@@ -24,6 +24,7 @@ from typing import Any
 
 import jinja2
 
+from evals.report.decisions_view import decision_views
 from evals.report.model import Summary, as_json
 
 __all__ = ["render_html", "write_html"]
@@ -330,6 +331,7 @@ def _context(
         "cases": _case_views(cases),
         "generated_at": generated,
         "prices_as_of": None if prices_as_of is None else str(prices_as_of),
+        "decisions": decision_views(summary),
     }
 
 

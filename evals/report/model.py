@@ -7,6 +7,9 @@ present, and that key decides whether the group is written:
 - `pass_at_k_cases` (with pass_at_1, pass_at_k, consistency, cases_short): rows
   of repeated samples;
 - `recall_at_k` (with mrr, cost_per_1m_tokens): rows of an embeddings suite;
+- `cost_basis` ("tokens" or "hourly"): when the run recorded its models' endpoints;
+- `estimate` ({requests, prompt_tokens, completion_tokens, cost_usd, basis, ...}):
+  when the run recorded its estimates at start (evals.run.estimates);
 - top level: `prices_as_of`, `prices`, `suite_fingerprints`, when the run recorded them.
 """
 
@@ -16,7 +19,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-_REPEAT_KEYS = ("pass_at_1", "pass_at_k", "consistency", "pass_at_k_cases", "cases_short")
+_REPEAT_KEYS = (
+    "pass_at_1",
+    "pass_at_k",
+    "consistency",
+    "pass_at_k_cases",
+    "cases_short",
+    "variance",
+)
 _RETRIEVAL_KEYS = ("recall_at_k", "mrr", "cost_per_1m_tokens")
 
 
@@ -64,6 +74,11 @@ class SummaryRow:
     repeats: int
     audio_seconds: float | None
     samples_without_usage: int
+    clustered: bool = False  # the interval treats samples of one cluster as one unit
+    mean_score_ci_low: float | None = None
+    mean_score_ci_high: float | None = None
+    mde: float | None = None  # smallest accuracy difference detectable (alpha .05, 80%)
+    mde_basis: str | None = None
     # optional groups (see the module docstring)
     error_kinds: list[ErrorKind] | None = None
     pass_at_1: float | None = None
@@ -71,9 +86,12 @@ class SummaryRow:
     consistency: float | None = None
     pass_at_k_cases: int | None = None
     cases_short: int | None = None
+    variance: dict[str, float | None] | None = None  # repeats: within / between case
     recall_at_k: dict[str, float] | None = None
     mrr: float | None = None
     cost_per_1m_tokens: float | None = None
+    cost_basis: str | None = None  # "tokens" | "hourly" (evals.report.costing)
+    estimate: dict[str, Any] | None = None  # recorded at run start (evals.run.estimates)
 
     def to_json(self) -> dict[str, Any]:
         data = {name: getattr(self, name) for name in _ALWAYS_ROW_KEYS}
@@ -83,10 +101,14 @@ class SummaryRow:
             data.update((name, getattr(self, name)) for name in _REPEAT_KEYS)
         if self.recall_at_k is not None:
             data.update((name, getattr(self, name)) for name in _RETRIEVAL_KEYS)
+        for name in _COSTING_KEYS:
+            if getattr(self, name) is not None:
+                data[name] = getattr(self, name)
         return data
 
 
-_OPTIONAL_ROW_KEYS = ("error_kinds", *_REPEAT_KEYS, *_RETRIEVAL_KEYS)
+_COSTING_KEYS = ("cost_basis", "estimate")
+_OPTIONAL_ROW_KEYS = ("error_kinds", *_REPEAT_KEYS, *_RETRIEVAL_KEYS, *_COSTING_KEYS)
 _ALWAYS_ROW_KEYS = tuple(f.name for f in fields(SummaryRow) if f.name not in _OPTIONAL_ROW_KEYS)
 
 
@@ -106,6 +128,8 @@ class Summary:
     prices_as_of: str | None = None  # the bundled price table's date
     prices: list[dict[str, Any]] | None = None  # where each model's price came from
     suite_fingerprints: dict[str, str] | None = None  # suite name -> evals.config.fingerprint
+    # suite -> {comparisons, pareto, recommendation, recommended} (evals.decide.selection)
+    per_suite: dict[str, dict[str, Any]] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The summary JSON dict (what summary.json holds)."""
@@ -120,7 +144,7 @@ class Summary:
             "stopped_reason": self.stopped_reason,
             "warnings": self.warnings,
         }
-        for name in ("prices_as_of", "prices", "suite_fingerprints"):
+        for name in ("prices_as_of", "prices", "suite_fingerprints", "per_suite"):
             if getattr(self, name) is not None:
                 data[name] = getattr(self, name)
         return data

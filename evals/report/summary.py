@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from evals.report.costing import RunCosting
 from evals.report.model import ErrorKind, Summary, SummaryRow
-from evals.stats import clustered_interval, repeat_metrics, wilson_interval
+from evals.stats import (
+    clustered_interval,
+    projected_se,
+    repeat_metrics,
+    t_interval_from_moments,
+    variance_components,
+    wilson_interval,
+)
 from evals.store import GroupTotals, ResultStore
 
 GroupKey = tuple[str, str, str, str]  # run_id, suite, prompt, model
@@ -33,12 +41,17 @@ def _row(store: ResultStore, run_id: str, group: GroupTotals, kind: str = "chat"
     passed = group.passed or 0
     graded = samples - errors
     key = (run_id, group.suite, group.prompt, group.model)
-    if group.repeats > 1:  # repeats of a case are not independent samples
-        ci_low, ci_high = clustered_interval(store.per_case_passes(*key))
+    per_cluster, named = store.per_cluster_passes(*key)
+    if named:  # cases share a `cluster:`: a cluster is the independent unit
+        ci_low, ci_high = clustered_interval(per_cluster)
+        ci_method = "wilson_clustered_by_cluster"
+    elif group.repeats > 1:  # repeats of a case are not independent samples
+        ci_low, ci_high = clustered_interval(per_cluster)
         ci_method = "wilson_clustered_by_case"
     else:
         ci_low, ci_high = wilson_interval(passed, graded)
         ci_method = "wilson"
+    score_low, score_high = _score_interval(*store.score_moments(*key))
 
     def pct(column: str, q: float) -> float | None:
         return store.timing_percentile(*key, column, q)
@@ -52,7 +65,9 @@ def _row(store: ResultStore, run_id: str, group: GroupTotals, kind: str = "chat"
     if errors:
         optional["error_kinds"] = [ErrorKind(*kind) for kind in store.error_kinds(*key)]
     if group.repeats > 1:
-        optional.update(repeat_metrics(store.per_case_passes(*key), group.repeats))
+        per_case = list(store.per_case_passes(*key))
+        optional.update(repeat_metrics(per_case, group.repeats))
+        optional["variance"] = _variance(per_case)
     if kind == "embeddings":
         optional.update(_retrieval_fields(store, key, group.prompt_tokens, cost))
     return SummaryRow(
@@ -88,8 +103,70 @@ def _row(store: ResultStore, run_id: str, group: GroupTotals, kind: str = "chat"
         audio_seconds=group.audio_s,
         # successes whose response carried no token counts: their cost is unknown
         samples_without_usage=group.no_usage or 0,
+        clustered=ci_method != "wilson",
+        mean_score_ci_low=score_low,
+        mean_score_ci_high=score_high,
         **optional,
     )
+
+
+def _score_interval(n: int, mean: float | None, squares: float | None, partial: int) -> tuple:
+    """95% t interval of the mean score, from its moments (memory-flat). Only for
+    partial-credit scores: a 0/1 score is the pass rate, whose interval is Wilson's."""
+    if mean is None or squares is None or not partial:
+        return (None, None)
+    return t_interval_from_moments(n, mean, squares)
+
+
+def _variance(per_case: list[tuple[int, int]]) -> dict[str, float | None]:
+    """Within- and between-case variance of a repeated row, and what more of each buys."""
+    groups = [[1.0] * passed + [0.0] * (n - passed) for n, passed in per_case if n]
+    if len(groups) < 2:
+        return {"within_case": None, "between_case": None}
+    parts = variance_components(groups)
+    cases, repeats = parts.cases, parts.mean_repeats
+    return {
+        "within_case": parts.within_var,
+        "between_case": parts.between_var,
+        "se_now": projected_se(parts, cases, repeats),
+        "se_twice_the_repeats": projected_se(parts, cases, repeats * 2),
+        "se_twice_the_cases": projected_se(parts, cases * 2, repeats),
+    }
+
+
+def _decisions(store: ResultStore, run_id: str, rows: list[SummaryRow]) -> dict[str, Any]:
+    """Per suite: paired comparisons, the Pareto frontier, the recommendation; and
+    each row's smallest detectable difference (written onto the rows)."""
+    from evals.decide.selection import Candidate, decide
+
+    out: dict[str, Any] = {}
+    for suite in dict.fromkeys(row.suite for row in rows):
+        members = [row for row in rows if row.suite == suite]
+        candidates = [
+            Candidate(
+                row.prompt,
+                row.model,
+                row.accuracy,
+                None
+                if row.cost_usd is None or not row.samples
+                else row.cost_usd / row.samples * 1000,
+                row.latency_p95_s,
+                row.samples - row.errors,
+            )
+            for row in members
+        ]
+        decision = decide(candidates, lambda a, b, s=suite: store.paired_counts(run_id, s, a, b))
+        for row in members:
+            power = decision.power.get((row.prompt, row.model))
+            if power is not None:
+                row.mde, row.mde_basis = power["mde"], power["mde_basis"]
+        out[suite] = {
+            "comparisons": decision.comparisons,
+            "pareto": decision.pareto,
+            "recommendation": decision.recommendation,
+            "recommended": decision.recommended,
+        }
+    return out
 
 
 def build_summary(store: ResultStore, run_id: str) -> Summary:
@@ -99,17 +176,20 @@ def build_summary(store: ResultStore, run_id: str) -> Summary:
     config = run["config"]
     kinds = config.get("suite_kinds", {})
     prices = config.get("prices")
+    costing = RunCosting.of(store, run_id, config)  # hourly endpoints, estimates
+    rows = [
+        costing.apply(_row(store, run_id, group, kinds.get(group.suite, "chat")))
+        for group in store.groups(run_id)
+    ]
     return Summary(
         run_id=run_id,
         suites=run["suites"],
         started_at=run["started_at"],
         finished_at=run["finished_at"],
         complete=run["complete"],
-        rows=[
-            _row(store, run_id, group, kinds.get(group.suite, "chat"))
-            for group in store.groups(run_id)
-        ],
-        spend_usd=store.spent(run_id),
+        rows=rows,
+        per_suite=_decisions(store, run_id, rows),
+        spend_usd=costing.spend(store.spent(run_id)),
         stopped_reason=run.get("stopped_reason"),
         warnings=list(config.get("warnings", [])),
         prices_as_of=config.get("prices_as_of") or None,  # the bundled table's date

@@ -89,5 +89,28 @@ def print_summary(summary: Summary | Mapping[str, Any], file: TextIO) -> None:
                 markup=True,
                 highlight=False,
             )
+    _print_decisions(console, summary, escape)
     for warning in summary.get("warnings", []):
         console.print(f"[yellow]warning:[/yellow] {escape(warning)}", markup=True, highlight=False)
+
+
+def _print_decisions(console: Any, summary: Mapping[str, Any], escape: Any) -> None:
+    """Per suite: the recommendation, then the comparisons whose difference is shown."""
+    for suite, decision in (summary.get("per_suite") or {}).items():
+        console.print(
+            f"[bold]{escape(suite)}[/bold]: {escape(decision.get('recommendation') or '')}",
+            highlight=False,
+        )
+        for c in decision.get("comparisons") or []:
+            if not c.get("significant"):
+                continue
+            a, b = c["a"], c["b"]
+            console.print(
+                escape(
+                    f"  {a['model']} ({a['prompt']}) vs {b['model']} ({b['prompt']}): "
+                    f"{c['diff'] * 100:+.1f} points [{c['ci_low'] * 100:+.1f}, "
+                    f"{c['ci_high'] * 100:+.1f}], Holm p {c['p_adjusted']:.2g} "
+                    f"({c['test']}, {c['n_paired']} paired)"
+                ),
+                highlight=False,
+            )

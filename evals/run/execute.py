@@ -109,7 +109,7 @@ def execute(options: RunOptions, store: ResultStore, events: RunEvents) -> RunRe
     else:
         _resume_hint(store, prepared, events)
         store.start_run(
-            run_id, list(prepared.case_counts), now_iso(), run_config(options, prepared)
+            run_id, list(prepared.case_counts), now_iso(), run_config(options, prepared, store)
         )
         store.set_planned(run_id, prepared.planned)
         already_done = None

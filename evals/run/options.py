@@ -19,6 +19,8 @@ class RunOptions:
     out_dir: Path | None = None
     summary_json: Path | None = None
     fail_under: float | None = None
+    baseline: str | None = None  # run id, 'latest' or an `evals export` file
+    junit: Path | None = None
     max_cost: float | None = None
     no_cache: bool = False
     resume: str | None = None

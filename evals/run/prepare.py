@@ -95,6 +95,7 @@ def prepare(options: RunOptions) -> Prepared:
     _check_suite_efforts(suites, models)
     prices = PriceBook(profile)
     unpriced = [m for m in models if prices.for_model(m) is None]
+    hourly_notes = _hourly_notes(profile, models, prices)
     if options.max_cost is not None and unpriced:
         raise InputError(
             f"--max-cost needs a price for every model; none is known for "
@@ -105,8 +106,21 @@ def prepare(options: RunOptions) -> Prepared:
         f"no price known for model '{m.id}' ({m.api_model}): its cost is shown as unknown; "
         f"add it under `pricing:` in the runner profile"
         for m in unpriced
-    ]
+        if profile.endpoints[m.endpoint].price_per_hour is None
+    ] + hourly_notes
     return Prepared(suites, case_counts, profile, models, per_model, warnings)
+
+
+def _hourly_notes(profile: RunnerProfile, models: list[ModelSpec], prices: Any) -> list[str]:
+    """A model on an endpoint priced per hour that also has a per-token price: hourly wins."""
+    return [
+        f"model '{m.id}' has a per-token price, but its endpoint '{m.endpoint}' is priced "
+        f"per hour (price_per_hour: {profile.endpoints[m.endpoint].price_per_hour}): "
+        "its cost is hourly, the per-token price is not used for it"
+        for m in models
+        if profile.endpoints[m.endpoint].price_per_hour is not None
+        and prices.for_model(m) is not None
+    ]
 
 
 def used_endpoints(profile: RunnerProfile, models: list[ModelSpec]) -> set[str]:
@@ -148,10 +162,14 @@ def _check_suite_efforts(suites: list[Suite], models: list[ModelSpec]) -> None:
                 )
 
 
-def run_config(options: RunOptions, prepared: Prepared) -> dict[str, Any]:
-    """What the store keeps about how the run was made (never a key: only env var names)."""
+def run_config(options: RunOptions, prepared: Prepared, store: Any = None) -> dict[str, Any]:
+    """What the store keeps about how the run was made (never a key: only env var names).
+
+    `store` (the run's, before the run is in it) gives the estimates their history.
+    """
     from evals.config.fingerprint import suite_fingerprint
     from evals.pricing import PriceBook, PriceTable
+    from evals.run.estimates import estimate_plan
 
     # The prices this run used, per model (judge and embedder too), as they were at
     # its start: `evals report` of an old run shows these, not today's table.
@@ -177,6 +195,10 @@ def run_config(options: RunOptions, prepared: Prepared) -> dict[str, Any]:
         "warnings": prepared.warnings,
         "prices_as_of": PriceTable.bundled().as_of,  # the bundled table's date, always
         "prices": prices.provenance([*prepared.models, *helpers]),
+        # Every rate (batch too), so `evals forecast` of this run never reads a later table.
+        "price_rates": prices.rates([*prepared.models, *helpers]),
+        # What the run was expected to take, per row, for the summary's estimate vs actual.
+        "estimates": [row.to_json() for row in estimate_plan(prepared, options, store)],
     }
 
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from evals.store.base import ResponseCache, ResultStore
-from evals.store.rows import GroupTotals, ResultRecord, ResultRow, SampleOutcome
+from evals.store.rows import GroupTotals, PairedCounts, ResultRecord, ResultRow, SampleOutcome
 from evals.store.sqlite import Store, default_home
 
 __all__ = [
     "GroupTotals",
+    "PairedCounts",
     "ResponseCache",
     "ResultRecord",
     "ResultRow",

@@ -19,7 +19,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from evals.store.rows import GroupTotals, ResultRecord, ResultRow, SampleOutcome
+from evals.store.rows import (
+    GroupTotals,
+    PairedCounts,
+    ResultRecord,
+    ResultRow,
+    SampleOutcome,
+)
 
 
 @runtime_checkable
@@ -162,6 +168,24 @@ class ResultStore(Protocol):
         self, run_id: str, suite: str, prompt: str, model: str
     ) -> Iterator[tuple[int, int]]:
         """(error-free samples, passed) per case of a group."""
+        ...
+
+    def per_cluster_passes(
+        self, run_id: str, suite: str, prompt: str, model: str
+    ) -> tuple[list[tuple[int, int]], bool]:
+        """(samples, passed) per cluster (a case without one is its own); any named?"""
+        ...
+
+    def score_moments(
+        self, run_id: str, suite: str, prompt: str, model: str
+    ) -> tuple[int, float | None, float | None, int]:
+        """(n, mean, sum of squares, count neither 0 nor 1) of a row's error-free scores."""
+        ...
+
+    def paired_counts(
+        self, run_id: str, suite: str, a: tuple[str, str], b: tuple[str, str]
+    ) -> PairedCounts:
+        """Agreement of rows a and b ((prompt, model)) over the samples both have."""
         ...
 
     def sample_outcomes(

@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Iterator
 
 from evals.stats import percentile_of_sorted
-from evals.store.rows import GroupTotals, SampleOutcome
+from evals.store.rows import GroupTotals, PairedCounts, SampleOutcome
 
 _GROUP_KEY = "run_id = ? AND suite = ? AND prompt = ? AND model = ?"
 _TIMING_COLUMNS = ("latency_s", "ttft_s", "tokens_per_s")
@@ -151,6 +151,64 @@ class ReportQueries:
         )
         for case_id, repeat, passed, score, cluster, cost, latency in rows:
             yield SampleOutcome(case_id, repeat, bool(passed), score, cluster, cost, latency)
+
+    def paired_counts(
+        self, run_id: str, suite: str, a: tuple[str, str], b: tuple[str, str]
+    ) -> PairedCounts:
+        """How rows a and b (each (prompt, model)) of one suite agree, sample by sample.
+
+        Counted in SQL, so memory stays flat however many cases the suite has.
+        """
+        join = (
+            "FROM results x JOIN results y ON y.run_id = x.run_id AND y.suite = x.suite "
+            "AND y.case_id = x.case_id AND y.repeat = x.repeat "
+            "WHERE x.run_id = ? AND x.suite = ? AND x.prompt = ? AND x.model = ? "
+            "AND y.prompt = ? AND y.model = ? AND x.role = 'sample' AND y.role = 'sample' "
+            "AND x.error IS NULL AND y.error IS NULL"
+        )
+        key = (run_id, suite, *a, *b)
+        n, both, a_only, b_only, clustered, repeated = self.db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(x.passed AND y.passed), 0), "
+            "COALESCE(SUM(x.passed AND NOT y.passed), 0), "
+            "COALESCE(SUM(y.passed AND NOT x.passed), 0), "
+            "COUNT(x.cluster), COALESCE(MAX(x.repeat), 0) " + join,
+            key,
+        ).fetchone()
+        clusters = None
+        if clustered or repeated:  # samples are not independent: sum them per cluster
+            rows = self.db.execute(
+                "SELECT COUNT(*), SUM(x.passed) - SUM(y.passed) "
+                + join
+                + " GROUP BY COALESCE(x.cluster, 'case:' || x.case_id)",
+                key,
+            )
+            clusters = [(count, int(diff)) for count, diff in rows]
+        return PairedCounts(n, both, a_only, b_only, clusters)
+
+    def per_cluster_passes(
+        self, run_id: str, suite: str, prompt: str, model: str
+    ) -> tuple[list[tuple[int, int]], bool]:
+        """(samples, passed) per cluster of a row (a case without `cluster:` is its own),
+        errors left out; and whether any case named a cluster at all."""
+        rows = self.db.execute(
+            "SELECT COUNT(*), SUM(passed), COUNT(cluster) FROM results "
+            f"WHERE {_GROUP_KEY} AND error IS NULL AND role = 'sample' "
+            "GROUP BY COALESCE(cluster, 'case:' || case_id)",
+            (run_id, suite, prompt, model),
+        ).fetchall()
+        return [(n, passed or 0) for n, passed, _ in rows], any(named for *_, named in rows)
+
+    def score_moments(
+        self, run_id: str, suite: str, prompt: str, model: str
+    ) -> tuple[int, float | None, float | None, int]:
+        """(n, mean, sum of squares, how many are neither 0 nor 1) of a row's scores."""
+        n, mean, squares, partial = self.db.execute(
+            "SELECT COUNT(score), AVG(score), SUM(score * score), "
+            "COALESCE(SUM(score NOT IN (0, 1)), 0) FROM results "
+            f"WHERE {_GROUP_KEY} AND error IS NULL AND role = 'sample'",
+            (run_id, suite, prompt, model),
+        ).fetchone()
+        return n, mean, squares, partial
 
     def per_case_passes(
         self, run_id: str, suite: str, prompt: str, model: str

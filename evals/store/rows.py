@@ -162,3 +162,20 @@ class SampleOutcome:
     cluster: str | None
     cost_usd: float | None
     latency_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class PairedCounts:
+    """Two rows of one run over the samples both have (same case id and repeat index).
+
+    `a_only`: samples row a passed and row b failed; `b_only` the reverse. With
+    `clusters`, per cluster (a case's `cluster:`, else the case itself when the
+    row has repeats): (paired samples, sum of a.passed - b.passed), for
+    cluster-robust errors; None when every sample is its own cluster.
+    """
+
+    n: int
+    both: int
+    a_only: int
+    b_only: int
+    clusters: list[tuple[int, int]] | None

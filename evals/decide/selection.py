@@ -1,0 +1,233 @@
+"""Model selection within one run: paired comparisons, the Pareto frontier, a recommendation.
+
+Rows of one suite are compared over the samples they share (same case id and
+repeat index): McNemar's exact test on the discordant pairs, the accuracy
+difference with a 95% interval from the paired differences (cluster-robust when
+cases share a `cluster:` or rows have repeats), Holm-adjusted within the suite.
+The recommendation is the cheapest row not significantly worse than the most
+accurate one, and only when the comparison could have seen a difference that
+matters; otherwise it says how many cases it would take to tell.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import combinations
+from statistics import NormalDist
+from typing import Any
+
+from evals.stats import cases_needed, holm, mcnemar_exact, mde_paired, mde_unpaired
+from evals.store.rows import PairedCounts
+
+ALPHA = 0.05
+MEANINGFUL_DROP = 0.05  # a recommendation must be able to see a 5-point drop (80% power)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """What selection reads of a summary row."""
+
+    prompt: str
+    model: str
+    accuracy: float | None
+    cost_per_1k: float | None  # USD per 1,000 samples; None when unknown
+    latency_p95_s: float | None
+    graded: int  # error-free samples
+
+    @property
+    def label(self) -> str:
+        return f"{self.model} ({self.prompt})"
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.prompt, self.model)
+
+
+def paired_difference(counts: PairedCounts, confidence: float = 0.95) -> dict[str, Any]:
+    """Accuracy of a minus b over the shared samples, with its interval and test.
+
+    SE from the paired differences d = a.passed - b.passed: sd(d)/sqrt(n), or the
+    CR1 cluster-robust SE over `counts.clusters` (then the p-value is a z test,
+    since McNemar's assumes independent pairs).
+    """
+    n, b, c = counts.n, counts.a_only, counts.b_only
+    if n == 0:
+        return {"n_paired": 0, "diff": None, "ci_low": None, "ci_high": None,
+                "p_value": None, "test": None, "discordant": 0}  # fmt: skip
+    diff = (b - c) / n
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    clusters = counts.clusters
+    if clusters is not None and len(clusters) > 1:
+        spread = math.fsum((s - m * diff) ** 2 for m, s in clusters)
+        se = math.sqrt(len(clusters) / (len(clusters) - 1) * spread) / n
+        p = 1.0 if se == 0 else 2 * (1 - NormalDist().cdf(abs(diff) / se))
+        test = "clustered-z"
+    else:
+        var = ((b + c) - n * diff * diff) / (n - 1) if n > 1 else 0.0
+        se = math.sqrt(max(var, 0.0) / n)
+        p = mcnemar_exact(b, c)
+        test = "mcnemar-exact"
+    return {
+        "n_paired": n,
+        "diff": diff,
+        "ci_low": max(-1.0, diff - z * se),
+        "ci_high": min(1.0, diff + z * se),
+        "p_value": p,
+        "test": test,
+        "discordant": b + c,
+    }
+
+
+def pareto(rows: Sequence[Candidate]) -> list[Candidate]:
+    """Rows no other row beats on accuracy, cost per 1,000 and p95 latency at once.
+
+    An unknown cost or latency counts as the worst (it cannot be shown to be better).
+    """
+    scored = [r for r in rows if r.accuracy is not None]
+
+    def values(r: Candidate) -> tuple[float, float, float]:
+        cost = math.inf if r.cost_per_1k is None else r.cost_per_1k
+        latency = math.inf if r.latency_p95_s is None else r.latency_p95_s
+        return (-(r.accuracy or 0.0), cost, latency)
+
+    def dominates(x: Candidate, y: Candidate) -> bool:
+        vx, vy = values(x), values(y)
+        return all(a <= b for a, b in zip(vx, vy, strict=True)) and vx != vy
+
+    return [r for r in scored if not any(dominates(o, r) for o in scored if o is not r)]
+
+
+@dataclass
+class SuiteDecision:
+    comparisons: list[dict[str, Any]]
+    pareto: list[dict[str, str]]
+    recommendation: str
+    recommended: dict[str, str] | None
+    power: dict[tuple[str, str], dict[str, Any]]  # per row: smallest detectable difference
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:.1f}%"
+
+
+def _points(x: float) -> str:
+    return f"{abs(x) * 100:.1f} points"
+
+
+def decide(
+    rows: Sequence[Candidate],
+    counts: Callable[[tuple[str, str], tuple[str, str]], PairedCounts],
+    alpha: float = ALPHA,
+) -> SuiteDecision:
+    """Comparisons, frontier and recommendation for the rows of one suite."""
+    scored = sorted(
+        (r for r in rows if r.accuracy is not None), key=lambda r: (-(r.accuracy or 0), r.key)
+    )
+    comparisons: list[dict[str, Any]] = []
+    for first, second in combinations(scored, 2):  # a is the more accurate of the two
+        pair = counts(first.key, second.key)
+        if pair.n == 0:
+            continue
+        result = paired_difference(pair)
+        if result["diff"] is not None and result["diff"] > 0:
+            needed = cases_needed(result["diff"], result["discordant"] / pair.n)
+        else:
+            needed = None
+        comparisons.append(
+            {
+                "a": {"prompt": first.prompt, "model": first.model},
+                "b": {"prompt": second.prompt, "model": second.model},
+                **result,
+                "cases_needed": needed,
+                "mde": mde_paired(pair.n, result["discordant"] / pair.n),
+            }
+        )
+    for comparison, adjusted in zip(
+        comparisons, holm([c["p_value"] for c in comparisons]), strict=True
+    ):
+        comparison["p_adjusted"] = adjusted
+        comparison["significant"] = adjusted is not None and adjusted < alpha
+    frontier = [{"prompt": r.prompt, "model": r.model} for r in pareto(scored)]
+    power = _row_power(scored, comparisons)
+    text, chosen = _recommend(scored, comparisons, alpha)
+    return SuiteDecision(comparisons, frontier, text, chosen, power)
+
+
+def _between(comparisons: list[dict[str, Any]], a: Candidate, b: Candidate) -> dict | None:
+    for c in comparisons:
+        keys = ((c["a"]["prompt"], c["a"]["model"]), (c["b"]["prompt"], c["b"]["model"]))
+        if keys in ((a.key, b.key), (b.key, a.key)):
+            return c
+    return None
+
+
+def _row_power(scored: list[Candidate], comparisons: list[dict]) -> dict:
+    """Per row, the smallest accuracy difference its cases can detect (alpha 0.05, 80%)."""
+    power: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in scored:
+        others = [c for c in comparisons if row.key in _keys(c) and c["mde"] is not None]
+        if others:  # the comparison with the most accurate other row
+            c = others[0]
+            power[row.key] = {"mde": c["mde"], "mde_basis": "paired, observed discordance"}
+        else:
+            mde = mde_unpaired(row.graded, row.accuracy if row.accuracy else 0.5)
+            basis = "unpaired, assumes independent answers at this row's accuracy"
+            power[row.key] = {"mde": mde, "mde_basis": basis}
+    return power
+
+
+def _keys(c: dict) -> tuple[tuple[str, str], tuple[str, str]]:
+    return ((c["a"]["prompt"], c["a"]["model"]), (c["b"]["prompt"], c["b"]["model"]))
+
+
+def _recommend(
+    scored: list[Candidate], comparisons: list[dict], alpha: float
+) -> tuple[str, dict[str, str] | None]:
+    if not scored:
+        return "no row has a graded sample: nothing to recommend", None
+    best = scored[0]
+    if best.accuracy == 0:
+        return "no row passed any case: nothing to recommend", None
+    pick = {"prompt": best.prompt, "model": best.model}
+    if len(scored) == 1:
+        return f"{best.label} is the only row: nothing to compare it with", None
+    close = [best]  # rows not significantly worse than the most accurate
+    for row in scored[1:]:
+        c = _between(comparisons, best, row)
+        if c is not None and not c["significant"]:
+            close.append(row)
+    priced = [r for r in close if r.cost_per_1k is not None]
+    cheapest = min(priced, key=lambda r: (r.cost_per_1k, -(r.accuracy or 0))) if priced else best
+    if cheapest is best:
+        others = [_between(comparisons, best, r) for r in scored[1:]]
+        worse = [c for c in others if c is not None and c["significant"]]
+        evidence = (
+            f"every other row is significantly less accurate (Holm-adjusted p < {alpha})"
+            if len(worse) == len(scored) - 1
+            else "no row that is as accurate costs less"
+        )
+        return f"{best.label}: the most accurate ({_pct(best.accuracy)}); {evidence}", pick
+    c = _between(comparisons, best, cheapest)
+    assert c is not None
+    if c["mde"] is None or c["mde"] > MEANINGFUL_DROP:
+        need = c["cases_needed"]
+        more = f" (would need about {need:,} cases)" if need else ""
+        return (
+            f"not enough cases to tell {best.label} from {cheapest.label}{more}: "
+            f"{c['n_paired']} shared samples can only detect a difference of "
+            f"{_points(c['mde']) if c['mde'] else 'any size'}; observed "
+            f"{_points(c['diff'])}, 95% CI [{c['ci_low'] * 100:.1f}, {c['ci_high'] * 100:.1f}]",
+            None,
+        )
+    saving = ""
+    if best.cost_per_1k:
+        saving = f", {1 - cheapest.cost_per_1k / best.cost_per_1k:.0%} cheaper per case"
+    return (
+        f"{cheapest.label}: not significantly less accurate than {best.label} "
+        f"({_pct(cheapest.accuracy or 0)} vs {_pct(best.accuracy)}, difference "
+        f"{_points(c['diff'])}, 95% CI [{c['ci_low'] * 100:.1f}, {c['ci_high'] * 100:.1f}], "
+        f"adjusted p {c['p_adjusted']:.2g}){saving}",
+        {"prompt": cheapest.prompt, "model": cheapest.model},
+    )
