@@ -214,11 +214,16 @@ def _recommend(
     if c["mde"] is None or c["mde"] > MEANINGFUL_DROP:
         need = c["cases_needed"]
         more = f" (would need about {need:,} cases)" if need else ""
+        reach = (
+            f"can only detect a difference of {_points(c['mde'])} or more"
+            if c["mde"]
+            else "are too few to detect a difference at 80% power"
+        )
         return (
             f"not enough cases to tell {best.label} from {cheapest.label}{more}: "
-            f"{c['n_paired']} shared samples can only detect a difference of "
-            f"{_points(c['mde']) if c['mde'] else 'any size'}; observed "
-            f"{_points(c['diff'])}, 95% CI [{c['ci_low'] * 100:.1f}, {c['ci_high'] * 100:.1f}]",
+            f"{c['n_paired']} shared samples {reach}; observed {_points(c['diff'])}, "
+            f"95% CI [{c['ci_low'] * 100:.1f}, {c['ci_high'] * 100:.1f}], "
+            f"Holm-adjusted p {c['p_adjusted']:.2g}",
             None,
         )
     saving = ""

@@ -1,4 +1,4 @@
-"""Price lookup and cost arithmetic.
+"""Price table and cost arithmetic.
 
 Prices live in `evals/data/pricing.yaml` (versioned, with source and date) so a
 new model or a price cut is a data change, not a code change; a runner profile
@@ -9,19 +9,16 @@ report must not show an unpriced model as free.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from evals.modelnames import resolve_family
 from evals.records import Usage
-
-if TYPE_CHECKING:
-    from evals.config.runner import ModelSpec, RunnerProfile
 
 _PER_TOKENS = 1_000_000
 
@@ -243,78 +240,6 @@ def audio_cost_usd(seconds: float | None, price: Price | None) -> float | None:
     return seconds / 60.0 * price.audio_per_minute
 
 
-class PriceBook:
-    """Prices per runner model: its id first, then the model name sent to the API.
-
-    `origin` names the runner profile in the `source` of its price overrides.
-    """
-
-    def __init__(self, profile: RunnerProfile, origin: str = "runner profile"):
-        self._table = PriceTable.bundled().with_overrides(profile.pricing, origin)
-        self._by_model: dict[str, tuple[str, Price] | None] = {}
-
-    def _resolve(self, model: ModelSpec) -> tuple[str, Price] | None:
-        if model.id not in self._by_model:
-            self._by_model[model.id] = self._table.resolve(model.id) or self._table.resolve(
-                model.api_model
-            )
-        return self._by_model[model.id]
-
-    def for_model(self, model: ModelSpec) -> Price | None:
-        found = self._resolve(model)
-        return None if found is None else found[1]
-
-    def describe(self, model: ModelSpec) -> dict[str, Any]:
-        """Where this model's price comes from, for the run config and the summary.
-
-        `priced_as` is the price-table key that matched (the id, the API model
-        name, or a snapshot's family); `source` is "bundled" (evals/data/pricing.yaml)
-        or "runner" (the profile's `pricing:`); all None when no price is known.
-        """
-        found = self._resolve(model)
-        key, price = found if found is not None else (None, None)
-        source = None
-        if key is not None:
-            source = "runner" if key in self._table.overridden else "bundled"
-        return {
-            "model": model.id,
-            "priced_as": key,
-            "source": source,
-            "as_of": None if price is None else price.as_of,
-            "input": None if price is None else price.input,
-            "output": None if price is None else price.output,
-            "cached_input": None if price is None else price.cached_input,
-        }
-
-    def provenance(self, models: Iterable[ModelSpec]) -> list[dict[str, Any]]:
-        """`describe` of each model, once per id, in the order given."""
-        seen: set[str] = set()
-        rows = []
-        for model in models:
-            if model.id not in seen:
-                seen.add(model.id)
-                rows.append(self.describe(model))
-        return rows
-
-    def rates(self, models: Iterable[ModelSpec]) -> dict[str, dict[str, Any] | None]:
-        """Every rate of each model (batch ones too) by model id, None when unknown:
-        what a run records, so that `evals forecast` of it never reads a later table."""
-        rates: dict[str, dict[str, Any] | None] = {}
-        for model in models:
-            found = self._resolve(model)
-            rates.setdefault(model.id, None if found is None else _rates_of(found[1], found[0]))
-        return rates
-
-
-# --- recorded rates, cost parts, hourly endpoints ------------------------------
-
-
-def _rates_of(price: Price | None, key: str | None) -> dict[str, Any] | None:
-    if price is None:
-        return None
-    return {"priced_as": key, **{f.name: getattr(price, f.name) for f in fields(Price)}}
-
-
 def price_from_record(record: Mapping[str, Any] | None) -> Price | None:
     """The Price a run recorded (`rates` of a PriceBook, or a `describe` entry); None if unknown."""
     if not record or (record.get("input") is None and record.get("audio_per_minute") is None):
@@ -364,112 +289,3 @@ def cost_parts(
         output=part(0, 0, usage.completion_tokens),
         reasoning=None if reasoning is None else part(0, 0, reasoning),
     )
-
-
-IDLE_GAP_S = 300.0
-"""An hourly endpoint idle (nothing in flight) for longer than this is not billed for
-the gap: an interrupted run resumed the next day is not charged for the night."""
-
-
-@dataclass(frozen=True)
-class HourlyCost:
-    """What an endpoint priced per hour cost a run: `price_per_hour` x its busy time.
-
-    `busy_s` runs from the first request sent to the last answer received (each
-    request spans its stored `created_at` minus its `latency_s` to its `created_at`),
-    less any idle gap longer than IDLE_GAP_S; `sent` counts the requests that went
-    to the endpoint (errors included, cache replays not), which share the cost equally.
-    """
-
-    endpoint: str
-    price_per_hour: float
-    busy_s: float | None  # None: no request sent to it has a stored timing
-    sent: int
-
-    @property
-    def spend_usd(self) -> float | None:
-        """New spend on the endpoint: 0 when nothing was sent, None when it is unknown."""
-        if not self.sent:
-            return 0.0
-        return None if self.busy_s is None else self.price_per_hour * self.busy_s / 3600.0
-
-    @property
-    def per_request_usd(self) -> float | None:
-        """Each request's equal share; None when nothing was sent (all replayed) or untimed."""
-        spend = self.spend_usd
-        return spend / self.sent if self.sent and spend is not None else None
-
-
-def busy_seconds(spans: Iterable[tuple[float, float]], idle_gap_s: float = IDLE_GAP_S) -> float:
-    """Seconds from the first start to the last end of (start, end) spans, less the
-    stretches longer than `idle_gap_s` in which no span was open."""
-    total = 0.0
-    first = last = None
-    for start, end in sorted(spans):
-        if last is not None and start - last > idle_gap_s:
-            total += last - first
-            first = last = None
-        if first is None:
-            first, last = start, end
-        else:
-            last = max(last, end)
-    return total if first is None else total + last - first
-
-
-def _epoch(stamp: Any) -> float | None:
-    from datetime import UTC, datetime
-
-    try:
-        moment = datetime.fromisoformat(str(stamp))
-    except ValueError:
-        return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
-
-
-def hourly_endpoints(config: Mapping[str, Any]) -> dict[str, tuple[str, float]]:
-    """model id -> (endpoint, price_per_hour) for the models of a run's config whose
-    endpoint is priced per hour."""
-    endpoints = config.get("endpoints") or {}
-    found = {}
-    for model in config.get("models") or []:
-        rate = (endpoints.get(model.get("endpoint")) or {}).get("price_per_hour")
-        if rate is not None:
-            found[model["id"]] = (model["endpoint"], float(rate))
-    return found
-
-
-def endpoint_busy(
-    config: Mapping[str, Any], results: Iterable[Any]
-) -> dict[str, tuple[float | None, int]]:
-    """endpoint -> (busy seconds, requests sent) over a run's stored samples.
-
-    `results` are anything with model, cache_hit, latency_s and created_at
-    (evals.store.ResultRow); a model's endpoint is the one the run's config names.
-    Busy seconds are None when no request sent has a stored timing; cache replays
-    were not sent and do not count.
-    """
-    by_model = {model["id"]: model["endpoint"] for model in config.get("models") or []}
-    spans: dict[str, list[tuple[float, float]]] = {}
-    sent: dict[str, int] = {}
-    for result in results:
-        endpoint = by_model.get(result.model)
-        if endpoint is None or result.cache_hit:
-            continue
-        sent[endpoint] = sent.get(endpoint, 0) + 1
-        end = _epoch(result.created_at)
-        if end is not None and result.latency_s is not None:
-            spans.setdefault(endpoint, []).append((end - result.latency_s, end))
-    return {
-        endpoint: (busy_seconds(spans[endpoint]) if endpoint in spans else None, count)
-        for endpoint, count in sent.items()
-    }
-
-
-def hourly_costs(config: Mapping[str, Any], results: Iterable[Any]) -> dict[str, HourlyCost]:
-    """model id -> its endpoint's HourlyCost, for a run's models on hourly endpoints."""
-    by_model = hourly_endpoints(config)
-    busy = endpoint_busy(config, results) if by_model else {}
-    return {
-        model: HourlyCost(endpoint, rate, *busy.get(endpoint, (None, 0)))
-        for model, (endpoint, rate) in by_model.items()
-    }
