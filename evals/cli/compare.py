@@ -91,16 +91,26 @@ def report(comparison: Comparison, file: TextIO) -> int:
     return EXIT_GATE if worse else EXIT_OK
 
 
-def baseline_gate(store: ResultStore, run_id: str, baseline: str, junit: Path | None) -> int:
+def baseline_gate(
+    store: ResultStore, run_id: str, baseline: str, junit: Path | None
+) -> tuple[int, dict[tuple[str, str, str, str, int], str]]:
     """`evals run --baseline`: compare this run (new) with the baseline, print it, write
-    the JUnit file when asked; the exit code (1 on a regression)."""
+    the JUnit file when asked; the exit code (1 on a regression) and the samples that
+    flipped ("pass->fail" / "fail->pass", by (suite, case, prompt, model, repeat))."""
     from evals.decide.compare import compare_runs
     from evals.decide.sources import from_store, load_base
 
     new = from_store(store, run_id)
     comparison = compare_runs(load_base(store, baseline, new), new)
     write_outputs(comparison, junit=junit)
-    return report(comparison, sys.stdout)
+    flips = {
+        (row.key[0], flip["case_id"], row.key[1], row.key[2], flip["repeat"]): (
+            "pass->fail" if flip["base_passed"] else "fail->pass"
+        )
+        for row in comparison.rows
+        for flip in row.flips
+    }
+    return report(comparison, sys.stdout), flips
 
 
 def cmd_export(args: argparse.Namespace) -> int:

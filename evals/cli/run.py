@@ -172,10 +172,13 @@ def run_command(options: RunOptions) -> int:
             )
         return gate
     from evals.cli.compare import baseline_gate
+    from evals.report.writer import write_report
 
     store = open_store()
     try:
-        regression = baseline_gate(store, result.run_id, options.baseline, options.junit)
+        regression, flips = baseline_gate(store, result.run_id, options.baseline, options.junit)
+        if flips:  # the report shows what changed since the baseline first
+            write_report(store, result.run_id, result.report_dir, flips)
     finally:
         store.close()
     return regression or gate

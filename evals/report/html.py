@@ -248,7 +248,9 @@ def _case_view(c: Mapping[str, Any]) -> dict[str, Any]:
         output = f"{output}\n{shown}" if output else shown
     finish = c.get("finish_reason")
     grades = c.get("grades") or []
+    flip = c.get("flip")
     return {
+        "flip": None if flip is None else str(flip),
         "suite": str(c.get("suite", "")),
         "case_id": str(c.get("case_id", "")),
         "prompt": str(c.get("prompt", "")),
