@@ -92,9 +92,8 @@ def _history(
         looked += 1
         config = run["config"]
         then = {m["id"]: m.get("model") or m["id"] for m in config.get("models") or []}
-        results = list(store.results(run["run_id"]))
         here: dict[Key, _Past] = {}
-        for result in results:
+        for result in store.results(run["run_id"]):  # streamed: an old run may be large
             key = (result.suite, result.prompt, result.model)
             usable = result.prompt_tokens is not None and result.completion_tokens is not None
             if key not in missing or then.get(result.model) != sent_as[result.model]:
@@ -107,7 +106,10 @@ def _history(
                 past.completion += result.completion_tokens
         if not here:
             continue
-        busy = endpoint_busy(config, results)
+        if not hourly & {key[2] for key in here}:
+            found.update(here)
+            continue
+        busy = endpoint_busy(config, store.results(run["run_id"]))
         then_endpoint = {m["id"]: m["endpoint"] for m in config.get("models") or []}
         for key, past in here.items():
             seconds, sent = busy.get(then_endpoint.get(key[2], ""), (None, 0))

@@ -189,7 +189,15 @@ class ReportQueries:
         self, run_id: str, suite: str, prompt: str, model: str
     ) -> tuple[list[tuple[int, int]], bool]:
         """(samples, passed) per cluster of a row (a case without `cluster:` is its own),
-        errors left out; and whether any case named a cluster at all."""
+        errors left out; and whether any case named a cluster at all. Nothing is
+        read per cluster when no case names one and no case is repeated."""
+        named, repeated = self.db.execute(
+            f"SELECT COUNT(cluster), COALESCE(MAX(repeat), 0) FROM results WHERE {_GROUP_KEY} "
+            "AND error IS NULL AND role = 'sample'",
+            (run_id, suite, prompt, model),
+        ).fetchone()
+        if not named and not repeated:
+            return [], False
         rows = self.db.execute(
             "SELECT COUNT(*), SUM(passed), COUNT(cluster) FROM results "
             f"WHERE {_GROUP_KEY} AND error IS NULL AND role = 'sample' "
