@@ -128,3 +128,45 @@ def test_max_cost_caps_judge_calls_too(tmp_path: Path) -> None:
     assert summary["spend_usd"] + sum(r["grader_cost_usd"] or 0 for r in summary["rows"]) == (
         pytest.approx(paid, rel=1e-9)
     )
+
+
+def test_partial_credit_scores_get_a_t_interval_or_a_bootstrap(tmp_path: Path) -> None:
+    from scipy import stats as sp
+
+    from tests.helpers import stored_results
+
+    original = QUICKSTART.read_text()
+    suite = write(
+        tmp_path / "partial.yaml",
+        original[: original.index("graders:")].replace("name: quickstart", "name: partial")
+        + "graders:\n  - {type: levenshtein, value: 'Answer: 100', threshold: 0.5}\n",
+    )
+    write(
+        tmp_path / "data" / "quickstart.jsonl", (REPO / "suites/data/quickstart.jsonl").read_text()
+    )
+    with _sim(tmp_path, "  m: {accuracy: 0.5}\n") as sim:
+        runner = write(
+            tmp_path / "r.yaml",
+            f'endpoints:\n  sim: {{base_url: "{sim.base_url}"}}\n'
+            "models:\n  - {id: m, endpoint: sim}\n",
+        )
+        ran = evals_cli(
+            tmp_path, "run", str(suite), "-r", str(runner), "--prompt", "chatty",
+            "--summary-json", "t.json",
+        )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    scores = [r["score"] for r in stored_results(tmp_path)]
+    assert len(set(scores)) > 1 and all(0 < s < 1 for s in scores)  # partial credit
+    row = json.loads((tmp_path / "t.json").read_text())["rows"][0]
+    expected = sp.t.interval(0.95, len(scores) - 1, loc=sum(scores) / 10, scale=sp.sem(scores))
+    assert row["mean_score_ci_method"] == "t"
+    assert (row["mean_score_ci_low"], row["mean_score_ci_high"]) == pytest.approx(expected)
+    run_id = ran.stderr.splitlines()[0].split("run: ")[1]
+    again = evals_cli(tmp_path, "report", run_id, "--score-ci", "bootstrap")
+    assert again.returncode == 0, again.stderr
+    boot = json.loads((tmp_path / "reports" / run_id / "summary.json").read_text())["rows"][0]
+    assert boot["mean_score_ci_method"] == "bootstrap"
+    assert (
+        min(scores) <= boot["mean_score_ci_low"] < boot["mean_score"] < boot["mean_score_ci_high"]
+    )
+    assert boot["mean_score_ci_high"] <= max(scores)

@@ -17,7 +17,8 @@ ROW_KEYS = [
     "grader_cost_usd", "spend_usd", "cache_hits", "retries", "backoff_s", "ttft_p95_s",
     "tokens_per_s_p50", "repeats", "audio_seconds", "samples_without_usage",
     # added by the decisions work (issue 7)
-    "clustered", "mean_score_ci_low", "mean_score_ci_high", "mde", "mde_basis",
+    "clustered", "mean_score_ci_low", "mean_score_ci_high", "mean_score_ci_method", "mde",
+    "mde_basis",
 ]  # fmt: skip
 REPEAT_KEYS = [
     "pass_at_1", "pass_at_k", "consistency", "pass_at_k_cases", "cases_short", "variance",

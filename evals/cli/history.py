@@ -11,6 +11,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="rebuild a run's report from the store")
     p.add_argument("run_id", metavar="RUN_ID", help="a run id, or 'latest'")
     p.add_argument("--out", type=Path, metavar="DIR")
+    p.add_argument(
+        "--score-ci",
+        choices=("t", "bootstrap"),
+        help="interval of partial-credit mean scores (default: what the run chose, else t)",
+    )
     p = sub.add_parser("runs", help="list past runs")
     p.add_argument("--json", action="store_true")
 
@@ -27,7 +32,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         if run_id is None or store.run(run_id) is None:
             raise InputError(f"no run '{args.run_id}' in {store.path}: `evals runs` lists them")
         out_dir = args.out or Path("reports") / run_id
-        summary = write_report(store, run_id, out_dir)
+        summary = write_report(store, run_id, out_dir, score_ci=args.score_ci)
     finally:
         store.close()
     print_summary(summary, sys.stdout)

@@ -49,6 +49,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=int, metavar="N", help="only the first N cases of each suite")
     p.add_argument("--dry-run", action="store_true", help="check everything, send nothing")
     p.add_argument("--out", type=Path, metavar="DIR", help="report folder (default reports/RUN_ID)")
+    p.add_argument(
+        "--score-ci",
+        choices=("t", "bootstrap"),
+        default="t",
+        help="interval of partial-credit mean scores: t (default) or a seeded bootstrap",
+    )
     p.add_argument("--summary-json", type=Path, metavar="PATH")
     p.add_argument(
         "--max-cost",
@@ -112,6 +118,7 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
             summary_json=args.summary_json,
             fail_under=args.fail_under,
             baseline=args.baseline,
+            score_ci=args.score_ci,
             junit=args.junit,
             max_cost=args.max_cost,
             no_cache=args.no_cache,

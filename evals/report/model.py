@@ -77,6 +77,7 @@ class SummaryRow:
     clustered: bool = False  # the interval treats samples of one cluster as one unit
     mean_score_ci_low: float | None = None
     mean_score_ci_high: float | None = None
+    mean_score_ci_method: str | None = None  # "t" or "bootstrap" (partial-credit scores)
     mde: float | None = None  # smallest accuracy difference detectable (alpha .05, 80%)
     mde_basis: str | None = None
     # optional groups (see the module docstring)

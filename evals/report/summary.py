@@ -7,6 +7,7 @@ from typing import Any
 from evals.report.costing import RunCosting
 from evals.report.model import ErrorKind, Summary, SummaryRow
 from evals.stats import (
+    bootstrap_interval,
     clustered_interval,
     projected_se,
     repeat_metrics,
@@ -35,7 +36,9 @@ def _retrieval_fields(
     }
 
 
-def _row(store: ResultStore, run_id: str, group: GroupTotals, kind: str = "chat") -> SummaryRow:
+def _row(
+    store: ResultStore, run_id: str, group: GroupTotals, kind: str = "chat", score_ci: str = "t"
+) -> SummaryRow:
     samples = group.samples
     errors = group.errors or 0
     passed = group.passed or 0
@@ -51,7 +54,13 @@ def _row(store: ResultStore, run_id: str, group: GroupTotals, kind: str = "chat"
     else:
         ci_low, ci_high = wilson_interval(passed, graded)
         ci_method = "wilson"
-    score_low, score_high = _score_interval(*store.score_moments(*key))
+    moments = store.score_moments(*key)
+    score_low, score_high = _score_interval(*moments)
+    score_method = "t" if score_low is not None else None
+    if score_ci == "bootstrap" and moments[3]:  # partial-credit scores: resample them
+        scores = [s.score for s in store.sample_outcomes(*key) if s.score is not None]
+        score_low, score_high = bootstrap_interval(scores)
+        score_method = "bootstrap"
 
     def pct(column: str, q: float) -> float | None:
         return store.timing_percentile(*key, column, q)
@@ -106,6 +115,7 @@ def _row(store: ResultStore, run_id: str, group: GroupTotals, kind: str = "chat"
         clustered=ci_method != "wilson",
         mean_score_ci_low=score_low,
         mean_score_ci_high=score_high,
+        mean_score_ci_method=score_method,
         **optional,
     )
 
@@ -169,16 +179,19 @@ def _decisions(store: ResultStore, run_id: str, rows: list[SummaryRow]) -> dict[
     return out
 
 
-def build_summary(store: ResultStore, run_id: str) -> Summary:
+def build_summary(store: ResultStore, run_id: str, score_ci: str | None = None) -> Summary:
+    """The run's summary; `score_ci` ("t" or "bootstrap", else the run's own choice)
+    picks the interval of a partial-credit mean score."""
     run = store.run(run_id)
     if run is None:
         raise KeyError(run_id)
+    method = score_ci or run["config"].get("score_ci") or "t"
     config = run["config"]
     kinds = config.get("suite_kinds", {})
     prices = config.get("prices")
     costing = RunCosting.of(store, run_id, config)  # hourly endpoints, estimates
     rows = [
-        costing.apply(_row(store, run_id, group, kinds.get(group.suite, "chat")))
+        costing.apply(_row(store, run_id, group, kinds.get(group.suite, "chat"), method))
         for group in store.groups(run_id)
     ]
     return Summary(

@@ -74,14 +74,18 @@ def write_summary_json(summary: Summary | Mapping[str, Any], path: Path) -> None
 
 
 def write_report(
-    store: ResultStore, run_id: str, out_dir: Path, flips: Flips | None = None
+    store: ResultStore,
+    run_id: str,
+    out_dir: Path,
+    flips: Flips | None = None,
+    score_ci: str | None = None,
 ) -> Summary:
     """Write `out_dir/summary.json` and `out_dir/index.html`; return the summary.
 
     `flips` (from a baseline comparison) puts the samples that flipped first."""
     from evals.report.html import write_html
 
-    summary = build_summary(store, run_id)
+    summary = build_summary(store, run_id, score_ci)
     write_summary_json(summary, out_dir / "summary.json")
     shown, limit = summary, None
     total = store.count_results(run_id)

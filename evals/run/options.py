@@ -19,6 +19,7 @@ class RunOptions:
     out_dir: Path | None = None
     summary_json: Path | None = None
     fail_under: float | None = None
+    score_ci: str = "t"  # interval of partial-credit mean scores: "t" or "bootstrap"
     baseline: str | None = None  # run id, 'latest' or an `evals export` file
     junit: Path | None = None
     max_cost: float | None = None

@@ -192,6 +192,7 @@ def run_config(options: RunOptions, prepared: Prepared, store: Any = None) -> di
         "limit": options.limit,
         "prompts": options.prompts,
         "max_cost": options.max_cost,
+        "score_ci": options.score_ci,
         "warnings": prepared.warnings,
         "prices_as_of": PriceTable.bundled().as_of,  # the bundled table's date, always
         "prices": prices.provenance([*prepared.models, *helpers]),
