@@ -130,20 +130,22 @@ def decide(
         pair = counts(first.key, second.key)
         if pair.n == 0:
             continue
-        result = paired_difference(pair)
-        if result["diff"] is not None and result["diff"] > 0:
-            needed = cases_needed(result["diff"], result["discordant"] / pair.n)
-        else:
-            needed = None
         comparisons.append(
             {
                 "a": {"prompt": first.prompt, "model": first.model},
                 "b": {"prompt": second.prompt, "model": second.model},
-                **result,
-                "cases_needed": needed,
-                "mde": mde_paired(pair.n, result["discordant"] / pair.n),
+                **paired_difference(pair),
             }
         )
+    # Power at alpha / m, the strictest level Holm may hold a comparison to: a case
+    # count that would only suffice for one test alone would promise too much.
+    family_alpha = alpha / max(len(comparisons), 1)
+    for c in comparisons:
+        share = c["discordant"] / c["n_paired"]
+        c["cases_needed"] = (
+            cases_needed(c["diff"], share, family_alpha) if c["diff"] and share > 0 else None
+        )
+        c["mde"] = mde_paired(c["n_paired"], share, family_alpha)
     for comparison, adjusted in zip(
         comparisons, holm([c["p_value"] for c in comparisons]), strict=True
     ):
@@ -223,7 +225,7 @@ def _recommend(
             f"not enough cases to tell {best.label} from {cheapest.label}{more}: "
             f"{c['n_paired']} shared samples {reach}; observed {_points(c['diff'])}, "
             f"95% CI [{c['ci_low'] * 100:.1f}, {c['ci_high'] * 100:.1f}], "
-            f"Holm-adjusted p {c['p_adjusted']:.2g}",
+            f"Holm-adjusted p {c['p_adjusted']:.2f}",
             None,
         )
     saving = ""
