@@ -6,7 +6,8 @@ The library in four names, loaded on first use (so `evals --help` stays fast):
     summary = evals.run(["suites/quickstart.yaml"], "runners/sim.yaml")   # a Summary
     suite = evals.load_suite("suites/quickstart.yaml")
     profile = evals.load_runner("runners/sim.yaml")
-    past = evals.load_run("20261203-064431-5608")                          # from the store
+    past = evals.load_summary("latest")                # a stored run's summary
+    frame = evals.load_run("latest")                   # its results, a pandas DataFrame
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["load_run", "load_runner", "load_suite", "run"]
+__all__ = ["load_run", "load_runner", "load_suite", "load_summary", "run"]
 
 
 def __getattr__(name: str) -> Any:
@@ -30,8 +31,8 @@ def __getattr__(name: str) -> Any:
         from evals.config.runner import load_runner
 
         return load_runner
-    if name == "load_run":
-        from evals.run.api import load_run
+    if name in ("load_run", "load_summary"):
+        from evals.run import api
 
-        return load_run
+        return getattr(api, name)
     raise AttributeError(f"module 'evals' has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""The library surface (evals.run, load_run, load_suite, load_runner), re-grading a
+"""The library surface (evals.run, load_summary, load_run, load_suite, load_runner), re-grading a
 stored run without paying again, and --max-cost capping judge calls too.
 
 Over real HTTP against `evals sim` on 127.0.0.1; expected figures from the sim's log.
@@ -41,8 +41,13 @@ def test_library_runs_a_suite_and_reads_it_back(tmp_path: Path) -> None:
     log = chat_log(tmp_path / "sim.jsonl")
     assert summary["complete"] is True and len(log) == 8  # 4 cases x 2 prompts
     assert sum(row["passed"] for row in summary["rows"]) == sum(e["correct"] for e in log)
-    again = evals.load_run("latest", tmp_path / "store.sqlite")
+    again = evals.load_summary("latest", tmp_path / "store.sqlite")
     assert again["run_id"] == summary["run_id"] and again["rows"] == summary["rows"]
+    # the results as a DataFrame, row for row what the sim answered
+    frame = evals.load_run("latest", tmp_path / "store.sqlite")
+    assert len(frame) == 8 and set(frame["prompt"]) == {"terse", "chatty"}
+    assert int(frame["passed"].sum()) == sum(e["correct"] for e in log)
+    assert sorted(frame["output"]) == sorted(e["response_text"] for e in log)
     assert evals.load_suite(QUICKSTART).name == "quickstart"
     assert [m.id for m in evals.load_runner(runner).models] == ["m"]
 
@@ -84,7 +89,7 @@ def test_a_stored_run_is_regraded_without_sending_anything(tmp_path: Path) -> No
     assert count == 10 and len(rows) == 10
     assert all(row.passed is False for row in rows)
     assert all(row.grades[0]["type"] == "contains" for row in rows)
-    after = evals.load_run(summary["run_id"], store_path)
+    after = evals.load_summary(summary["run_id"], store_path)
     assert after["rows"][0]["passed"] == 0 and summary["rows"][0]["passed"] > 0
 
 

@@ -36,20 +36,40 @@ def run(
     finally:
         store.close()
     if result.summary is None:  # resuming a complete run: its summary as stored
-        return load_run(result.run_id, store_path)
+        return load_summary(result.run_id, store_path)
     return result.summary
 
 
-def load_run(run_id: str, store_path: Path | None = None) -> Any:
+def load_summary(run_id: str, store_path: Path | None = None) -> Any:
     """The summary of a stored run (`latest` for the newest), rebuilt from the store."""
     from evals.report.summary import build_summary
     from evals.store import open_store
 
     store = open_store(store_path)
     try:
-        resolved = store.latest_run_id() if run_id == "latest" else run_id
-        if resolved is None or store.run(resolved) is None:
-            raise InputError(f"no run '{run_id}' in the store: `evals runs` lists them")
-        return build_summary(store, resolved).to_json()
+        return build_summary(store, _resolve(store, run_id)).to_json()
     finally:
         store.close()
+
+
+def load_run(run_id: str, store_path: Path | None = None) -> Any:
+    """A stored run's results as a pandas DataFrame: one row per sample, every stored
+    field (JSON columns decoded), for notebooks: `load_run("latest").groupby("model")`."""
+    import pandas as pd
+
+    from evals.store import open_store
+    from evals.store.export import result_dict
+
+    store = open_store(store_path)
+    try:
+        rows = [result_dict(row) for row in store.results(_resolve(store, run_id))]
+    finally:
+        store.close()
+    return pd.DataFrame(rows)
+
+
+def _resolve(store: Any, run_id: str) -> str:
+    resolved = store.latest_run_id() if run_id == "latest" else run_id
+    if resolved is None or store.run(resolved) is None:
+        raise InputError(f"no run '{run_id}' in the store: `evals runs` lists them")
+    return resolved
