@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from evals.sim.server import start_in_thread
 from tests.helpers import REPO, chat_log, evals_cli, run_quickstart, stored_results, write
 
@@ -196,3 +198,20 @@ def test_cache_hits_across_runs_of_a_served_endpoint(tmp_path: Path) -> None:
     assert len(rows) == 6 and all(r["cache_hit"] == 1 for r in rows)
     b = json.loads((tmp_path / "b.json").read_text())["rows"]
     assert sum(row["cache_hits"] for row in b) == 6 and b[0]["spend_usd"] == 0.0
+
+
+def test_embeddings_suites_replay_from_the_cache(tmp_path: Path) -> None:
+    args = (
+        "run", str(REPO / "suites/reference/embeddings.yaml"), "-r", SIM_RUNNER,
+        "-m", "sim-embed-small",
+    )  # fmt: skip
+    first = evals_cli(tmp_path, *args, "--summary-json", "a.json")
+    assert first.returncode == 0, first.stderr
+    second = evals_cli(tmp_path, *args, "--summary-json", "b.json")
+    assert second.returncode == 0, second.stderr
+    a, b = (json.loads((tmp_path / f"{n}.json").read_text()) for n in "ab")
+    assert b["spend_usd"] == 0.0 < a["spend_usd"]
+    for row_a, row_b in zip(a["rows"], b["rows"], strict=True):
+        assert row_b["cache_hits"] == row_b["samples"] > 0 and row_a["cache_hits"] == 0
+        assert row_b["recall_at_k"] == row_a["recall_at_k"] and row_b["mrr"] == row_a["mrr"]
+        assert row_b["cost_usd"] == pytest.approx(row_a["cost_usd"])  # what results cost

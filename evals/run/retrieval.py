@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from evals.engine.embeddings import embeddings_body
 from evals.engine.request import Request
 from evals.errors import InputError
+from evals.run.plan import request_hash
 from evals.store import ResultRecord
 
 if TYPE_CHECKING:
@@ -74,20 +75,36 @@ def _batches(items: list[str]) -> Iterator[list[str]]:
 
 
 class RetrievalRun:
-    def __init__(self, engine: Engine, store: Store, run_id: str, prices: PriceBook):
+    def __init__(
+        self,
+        engine: Engine,
+        store: Store,
+        run_id: str,
+        prices: PriceBook,
+        cache_keys: dict[str, str] | None = None,
+    ):
         self.engine = engine
         self.store = store
         self.run_id = run_id
         self.prices = prices
+        self.cache_keys = cache_keys or {}  # endpoint -> cache identity (replay batches)
+        self.spent = 0.0  # new spend of the batches embedded last (cache replays are free)
+        self.replayed = False  # every one of those batches came from the cache
 
     async def _embed_all(self, model: ModelSpec, texts: list[str], dims: int | None):
         import numpy as np
 
         vectors, usage_tokens, latency, cost = [], 0, 0.0, 0.0
+        self.spent, self.replayed = 0.0, True
         price = self.prices.for_model(model)
+        endpoint_key = self.cache_keys.get(model.endpoint)
         for batch in _batches(texts):
             body = embeddings_body(model.api_model, batch, dims)
-            request = Request(model.endpoint, body, kind="embeddings", price=price)
+            key = None if endpoint_key is None else request_hash(endpoint_key, body, 0)
+            request = Request(
+                model.endpoint, body, kind="embeddings", price=price, cache_key=key,
+                cache_write=key is not None,
+            )  # fmt: skip
             done = await self.engine.call(request)
             if done is None:
                 raise BudgetSpent
@@ -97,6 +114,8 @@ class RetrievalRun:
             usage_tokens += done.usage.prompt_tokens or 0
             latency += done.latency_s or 0.0
             cost = None if done.cost_usd is None or cost is None else cost + done.cost_usd
+            self.spent += done.spend_usd or 0.0
+            self.replayed = self.replayed and done.cache_hit
         matrix = np.asarray(vectors, dtype=np.float32)
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
         return matrix / np.where(norms == 0, 1, norms), usage_tokens, latency, cost
@@ -133,7 +152,8 @@ class RetrievalRun:
         )
         base.update(fields)
         record = ResultRecord(**base)
-        record.spend_usd = record.cost_usd
+        if record.spend_usd is None:
+            record.spend_usd = record.cost_usd
         self.store.add_result(record)
 
     async def run(self, suite: Suite, model: ModelSpec, dims: int | None) -> int:
@@ -150,6 +170,8 @@ class RetrievalRun:
             prompt_tokens=tokens,
             latency_s=latency,
             cost_usd=cost,
+            spend_usd=self.spent,
+            cache_hit=self.replayed,
         )
         cases = list(suite.cases())
         template = suite.prompts["default"]
@@ -177,6 +199,8 @@ class RetrievalRun:
                 prompt_tokens=share,
                 latency_s=latency / len(cases),
                 cost_usd=None if cost is None else cost * share / max(tokens, 1),
+                spend_usd=self.spent * share / max(tokens, 1),
+                cache_hit=self.replayed,
             )
         return len(cases)
 

@@ -56,12 +56,14 @@ async def _drive(engine, plans, collector, progress, retrieval_work) -> None:
         ticker.cancel()
 
 
-def _retrieval_work(prepared, engine, store, run_id, prices, stats, resumed: bool) -> list:
+def _retrieval_work(
+    prepared, engine, store, run_id, prices, stats, resumed: bool, cache_keys
+) -> list:
     """One job per (whole-suite kind suite, model of its kind, dimensions) not yet stored."""
     from evals.run.kinds import kind_of
     from evals.run.retrieval import BudgetSpent, RetrievalRun, variant_name, variants
 
-    runner = RetrievalRun(engine, store, run_id, prices)
+    runner = RetrievalRun(engine, store, run_id, prices, cache_keys)
     work = []
     for suite in prepared.suites:
         if kind_of(suite).per_request:
@@ -143,7 +145,7 @@ def run_session(
             )
         try:
             retrieval = _retrieval_work(
-                prepared, engine, store, run_id, prices, stats, already_done is not None
+                prepared, engine, store, run_id, prices, stats, already_done is not None, cache_keys
             )
             asyncio.run(_drive(engine, plans, collector, progress, retrieval))
         except KeyboardInterrupt:

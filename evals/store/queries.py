@@ -34,7 +34,7 @@ SELECT suite, prompt, model,
        SUM(role = 'sample' AND error IS NULL AND prompt_tokens IS NULL
            AND audio_s IS NULL) AS no_usage,
        SUM(spend_usd) AS spend_usd,
-       SUM(cache_hit) AS cache_hits,
+       SUM(role = 'sample' AND cache_hit) AS cache_hits,
        SUM(MAX(attempts - 1, 0)) AS retries,
        SUM(backoff_s) AS backoff_s,
        SUM(grader_cost_usd) AS grader_cost_usd,
