@@ -95,6 +95,19 @@ SUMMARY: dict[str, Any] = {
     "per_suite": {
         "arithmetic": {
             "comparisons": [
+                # supports the "best" badge on gpt-4o-mini: significantly above smollm2
+                {
+                    "a": {"prompt": "terse", "model": GPT},
+                    "b": {"prompt": "terse", "model": SMOL},
+                    "n_paired": 3,
+                    "diff": 0.4167,
+                    "ci_low": 0.1,
+                    "ci_high": 0.7,
+                    "p_value": 0.004,
+                    "p_adjusted": 0.008,
+                    "test": "mcnemar-exact",
+                    "significant": True,
+                },
                 {
                     "a": {"prompt": "terse", "model": GPT},
                     "b": {"prompt": "terse", "model": MALICIOUS},
@@ -106,7 +119,7 @@ SUMMARY: dict[str, Any] = {
                     "p_adjusted": 0.5,
                     "test": "mcnemar-exact",
                     "significant": False,
-                }
+                },
             ],
             "pareto": [{"prompt": "terse", "model": GPT}],
             "recommendation": f"not enough cases to tell {GPT} (terse) from {MALICIOUS}",
@@ -357,8 +370,12 @@ def test_browser_decisions(page: Any) -> None:
     section = page.find_element(By.ID, "decisions")
     text = section.find_element(By.CSS_SELECTOR, ".recommendation").text
     assert text == f"Recommendation: not enough cases to tell {GPT} (terse) from {MALICIOUS}"
-    [row] = section.find_elements(By.CSS_SELECTOR, "table.comparisons tbody tr")
-    cells = [td.text for td in row.find_elements(By.TAG_NAME, "td")]
+    rows = section.find_elements(By.CSS_SELECTOR, "table.comparisons tbody tr")
+    assert len(rows) == 2
+    cells = [td.text for td in rows[0].find_elements(By.TAG_NAME, "td")]
+    assert cells[:2] == [f"{GPT} · terse", f"{SMOL} · terse"]
+    assert cells[-1] == "differ"
+    cells = [td.text for td in rows[1].find_elements(By.TAG_NAME, "td")]
     # a - b = 1/3 as points with a sign; the interval as given; raw and Holm p
     assert cells == [
         f"{GPT} · terse", f"{MALICIOUS} · terse", "3", "+33.3", "[-20.0, +80.0]",
@@ -417,3 +434,212 @@ def test_browser_filter(page: Any) -> None:
 def test_browser_no_network(page: Any) -> None:
     assert page.execute_script("return performance.getEntriesByType('resource').length") == 0
     assert page.execute_script("return typeof window.__pwned") == "undefined"
+
+
+# ------------------------------------------------------------------- header, sorting, badges
+
+
+def _cmp(a: str, b: str, significant: bool) -> dict[str, Any]:
+    return {
+        "a": {"prompt": "terse", "model": a},
+        "b": {"prompt": "terse", "model": b},
+        "n_paired": 4,
+        "diff": 0.25,
+        "ci_low": 0.05 if significant else -0.1,
+        "ci_high": 0.5,
+        "p_value": 0.01 if significant else 0.4,
+        "p_adjusted": 0.02 if significant else 0.4,
+        "test": "mcnemar-exact",
+        "significant": significant,
+    }
+
+
+STOPPED: dict[str, Any] = {
+    **SUMMARY,
+    "complete": False,
+    "stopped_reason": "budget",
+    "started_at": "2025-01-01T12:00:00Z",
+    "finished_at": "2025-01-01T13:02:10Z",
+    "spend_usd": 0.00001,
+    "rows": [
+        {**ROWS[0], "cache_hits": 2, "grader_cost_usd": 0.001},
+        {**ROWS[1], "cost_usd": 0.0001, "grader_cost_usd": 0.002, "errors": 3},
+    ],
+    "setup": {
+        "models": [
+            {"id": GPT, "endpoint": "openai", "api_model": "gpt-4o-mini-2024-07-18"},
+            {"id": SMOL, "endpoint": "local", "api_model": "SmolLM2-135M"},
+        ],
+        "prompts_by_suite": {"arithmetic": ["terse", "cot"]},
+    },
+}
+
+# Four rows for sorting: p95 unknown on one, text and numbers in mixed order.
+SORT_ROWS = [
+    _row("m-b", passed=2, accuracy=0.5, latency_p95_s=3.0, cost_usd=0.002),
+    _row("m-d", passed=1, accuracy=0.25, latency_p95_s=None, cost_usd=None),
+    _row("m-a", passed=4, accuracy=1.0, latency_p95_s=10.0, cost_usd=0.001),
+    _row("m-c", passed=3, accuracy=0.75, latency_p95_s=0.5, cost_usd=0.004),
+]
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A second Chromium for pages other than `page`'s (each test loads its own)."""
+    folder = tmp_path_factory.mktemp("reports")
+    with chromium() as driver:
+
+        def load(summary: dict[str, Any], name: str) -> Any:
+            path = folder / f"{name}.html"
+            write_html(path, summary, make_cases())
+            driver.get(path.as_uri())
+            return driver
+
+        yield load
+
+
+def _no_console_errors(driver: Any) -> None:
+    errors = [e for e in driver.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
+    assert errors == []
+
+
+def _text(driver: Any, element_id: str) -> str:
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.ID, element_id).text
+
+
+def test_browser_header_complete(browser: Any) -> None:
+    driver = browser(SUMMARY, "complete")
+    assert _text(driver, "run-state") == "complete · 1 error"
+    assert _text(driver, "run-duration") == "1 min 30 s"
+    assert _text(driver, "run-models") == f"{GPT}; {SMOL}"  # old summary: no setup
+    assert _text(driver, "run-prompts") == "arithmetic: terse"
+    assert _text(driver, "run-cases") == "4"
+    assert _text(driver, "run-samples") == "8"
+    assert _text(driver, "run-total-cost") == "—"  # smollm2's cost is unknown
+    assert _text(driver, "run-grader-cost") == "$0.00"
+    assert _text(driver, "run-prices-as-of") == "2025-01-01"
+    _no_console_errors(driver)
+
+
+def test_browser_header_budget_stopped(browser: Any) -> None:
+    driver = browser(STOPPED, "stopped")
+    assert _text(driver, "run-state") == ("incomplete: stopped by the --max-cost budget · 3 errors")
+    assert _text(driver, "run-status") == "INCOMPLETE"
+    assert _text(driver, "run-duration") == "1 h 02 min"
+    assert _text(driver, "run-models") == (
+        f"{GPT} (openai · gpt-4o-mini-2024-07-18); {SMOL} (local · SmolLM2-135M)"
+    )
+    assert _text(driver, "run-prompts") == "arithmetic: terse, cot"
+    assert _text(driver, "run-total-cost") == "$0.000121"
+    assert _text(driver, "run-new-spend") == "$0.00001 (2 cache hits)"
+    assert _text(driver, "run-grader-cost") == "$0.003"
+    _no_console_errors(driver)
+
+
+@pytest.mark.parametrize(
+    ("reason", "words"),
+    [
+        ("interrupted", "incomplete: interrupted"),
+        ("failed", "incomplete: no request succeeded"),
+        ("disk full", "incomplete: disk full"),
+        (None, "incomplete"),
+    ],
+)
+def test_header_state_words(reason: str | None, words: str) -> None:
+    html = render_html({**SUMMARY, "complete": False, "stopped_reason": reason}, [])
+    assert f'<dd id="run-state">{words} · ' in html
+
+
+def _sorted_models(driver: Any, header: str) -> tuple[list[str], str | None]:
+    from selenium.webdriver.common.by import By
+
+    [th] = [
+        th
+        for th in driver.find_elements(By.CSS_SELECTOR, "#comparison thead tr:last-child th")
+        if th.text == header
+    ]
+    th.click()
+    rows = driver.find_elements(By.CSS_SELECTOR, "#comparison tbody tr")
+    return [r.get_attribute("data-model") for r in rows], th.get_attribute("aria-sort")
+
+
+def test_browser_sort(browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver = browser({**SUMMARY, "rows": SORT_ROWS, "per_suite": {}}, "sort")
+    assert _sorted_models(driver, "p95") == (["m-c", "m-b", "m-a", "m-d"], "ascending")
+    assert _sorted_models(driver, "p95") == (["m-a", "m-b", "m-c", "m-d"], "descending")
+    # the raw number, not the formatted text: "$0.004" > "$0.002" > "$0.001", unknown last
+    assert _sorted_models(driver, "Total") == (["m-a", "m-b", "m-c", "m-d"], "ascending")
+    assert _sorted_models(driver, "Total") == (["m-c", "m-b", "m-a", "m-d"], "descending")
+    assert _sorted_models(driver, "Model") == (["m-a", "m-b", "m-c", "m-d"], "ascending")
+    assert _sorted_models(driver, "Model") == (["m-d", "m-c", "m-b", "m-a"], "descending")
+    sorted_by = driver.find_elements(By.CSS_SELECTOR, "#comparison th[aria-sort]")
+    assert [th.text for th in sorted_by] == ["Model"]  # one column at a time
+    assert _sorted_models(driver, "Accuracy [95% CI]")[0] == ["m-d", "m-b", "m-c", "m-a"]
+    cell = driver.find_element(By.CSS_SELECTOR, '#comparison tr[data-model="m-c"] td.p95')
+    assert cell.get_attribute("data-sort") == "0.5"
+    unknown = driver.find_element(By.CSS_SELECTOR, '#comparison tr[data-model="m-d"] td.p95')
+    assert unknown.get_attribute("data-sort") is None
+    _no_console_errors(driver)
+
+
+def _best_models(driver: Any) -> list[str]:
+    from selenium.webdriver.common.by import By
+
+    rows = driver.find_elements(By.CSS_SELECTOR, "#comparison tbody tr")
+    return [
+        r.get_attribute("data-model")
+        for r in rows
+        if r.find_elements(By.CSS_SELECTOR, ".mark.best")
+    ]
+
+
+def test_browser_best_badge_only_when_supported(browser: Any) -> None:
+    three = [
+        _row("m-a", passed=4, accuracy=1.0),
+        _row("m-b", passed=2, accuracy=0.5),
+        _row("m-c", passed=1, accuracy=0.25),
+    ]
+    significant = [_cmp("m-a", "m-b", True), _cmp("m-a", "m-c", True), _cmp("m-b", "m-c", True)]
+    supported = {
+        **SUMMARY,
+        "rows": three,
+        "per_suite": {"arithmetic": {"comparisons": significant}},
+    }
+    assert _best_models(browser(supported, "best-yes")) == ["m-a"]
+
+    # one comparison of the top row is not significant: no badge anywhere
+    weak = [significant[0], _cmp("m-a", "m-c", False), significant[2]]
+    unsupported = {**supported, "per_suite": {"arithmetic": {"comparisons": weak}}}
+    assert _best_models(browser(unsupported, "best-no")) == []
+
+    # a pair with no paired samples (no comparison) is not evidence either
+    missing = {**supported, "per_suite": {"arithmetic": {"comparisons": significant[:1]}}}
+    assert _best_models(browser(missing, "best-missing")) == []
+
+    # never on 0%, even when "significant"
+    zeros = [_row("m-a", accuracy=0.0), _row("m-b", accuracy=0.0)]
+    zero = {
+        **SUMMARY,
+        "rows": zeros,
+        "per_suite": {"arithmetic": {"comparisons": [_cmp("m-a", "m-b", True)]}},
+    }
+    assert _best_models(browser(zero, "best-zero")) == []
+
+    # old summaries without per_suite: the highest accuracy, as before
+    old = {k: v for k, v in unsupported.items() if k != "per_suite"}
+    assert _best_models(browser(old, "best-old")) == ["m-a"]
+    _no_console_errors(browser(supported, "best-yes"))
+
+
+def test_summary_setup_written_only_when_present() -> None:
+    from evals.report.model import Summary
+
+    base = Summary("r1", ["s"], "2025-01-01T00:00:00Z", None, True, [], 0.0, None)
+    assert "setup" not in base.to_json()
+    setup = {"models": [{"id": "m", "endpoint": "e", "api_model": "m-1"}], "prompts_by_suite": {}}
+    base.setup = setup
+    assert base.to_json()["setup"] == setup

@@ -24,7 +24,9 @@ from typing import Any
 
 import jinja2
 
+from evals.report.comparison_view import mark_supported_best, sort_keys
 from evals.report.decisions_view import decision_views
+from evals.report.header_view import header_view
 from evals.report.model import Summary, as_json
 
 __all__ = ["render_html", "write_html"]
@@ -175,13 +177,17 @@ def _row_view(row: Mapping[str, Any]) -> dict[str, Any]:
         "cache_hits": fmt_int(row.get("cache_hits")) if row.get("cache_hits") else None,
         "best_accuracy": False,
         "cheapest": False,
+        "sort": sort_keys(row, _num, per_case),
         "_acc": acc,
         "_per_case": per_case,
     }
 
 
-def _mark_best(rows: list[dict[str, Any]]) -> None:
+def _mark_best(rows: list[dict[str, Any]], per_suite: Any = None) -> None:
     """Best accuracy and cheapest cost (per case) within each suite; ties all marked.
+
+    With the summary's `per_suite` statistics, "best" goes only where they support it
+    (evals.report.comparison_view); old summaries without them keep the plain maximum.
 
     Only rows with at least one graded sample compete (a row whose every request
     failed cost nothing and is not "cheapest"), only suites with more than one
@@ -204,6 +210,8 @@ def _mark_best(rows: list[dict[str, Any]]) -> None:
             for r in group:
                 pc = r["_per_case"]
                 r["cheapest"] = pc is not None and math.isclose(pc, cheapest, abs_tol=1e-15)
+    if isinstance(per_suite, Mapping):
+        mark_supported_best(rows, per_suite)
 
 
 def _grade_view(g: Mapping[str, Any]) -> dict[str, Any]:
@@ -313,7 +321,7 @@ def _context(
 ) -> dict[str, Any]:
     summary = as_json(summary)
     rows = [_row_view(r) for r in summary.get("rows") or [] if isinstance(r, Mapping)]
-    _mark_best(rows)
+    _mark_best(rows, summary.get("per_suite"))
     suites = summary.get("suites") or sorted({r["suite"] for r in rows})
     run_id = str(summary.get("run_id") or "")
     warnings = [str(w) for w in summary.get("warnings") or []]
@@ -334,6 +342,7 @@ def _context(
         "generated_at": generated,
         "prices_as_of": None if prices_as_of is None else str(prices_as_of),
         "decisions": decision_views(summary),
+        "header": header_view(summary, fmt_usd),
     }
 
 

@@ -10,7 +10,8 @@ present, and that key decides whether the group is written:
 - `cost_basis` ("tokens" or "hourly"): when the run recorded its models' endpoints;
 - `estimate` ({requests, prompt_tokens, completion_tokens, cost_usd, basis, ...}):
   when the run recorded its estimates at start (evals.run.estimates);
-- top level: `prices_as_of`, `prices`, `suite_fingerprints`, when the run recorded them.
+- top level: `prices_as_of`, `prices`, `suite_fingerprints`, `setup`, when the run recorded
+  them.
 """
 
 from __future__ import annotations
@@ -131,6 +132,9 @@ class Summary:
     suite_fingerprints: dict[str, str] | None = None  # suite name -> evals.config.fingerprint
     # suite -> {comparisons, pareto, recommendation, recommended} (evals.decide.selection)
     per_suite: dict[str, dict[str, Any]] | None = None
+    # {models: [{id, endpoint, api_model}], prompts_by_suite: {suite: [prompt names]}},
+    # from the run's recorded config; absent for runs that did not record their models
+    setup: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The summary JSON dict (what summary.json holds)."""
@@ -145,7 +149,13 @@ class Summary:
             "stopped_reason": self.stopped_reason,
             "warnings": self.warnings,
         }
-        for name in ("prices_as_of", "prices", "suite_fingerprints", "per_suite"):
+        for name in (
+            "prices_as_of",
+            "prices",
+            "suite_fingerprints",
+            "per_suite",
+            "setup",
+        ):
             if getattr(self, name) is not None:
                 data[name] = getattr(self, name)
         return data

@@ -179,6 +179,30 @@ def _decisions(store: ResultStore, run_id: str, rows: list[SummaryRow]) -> dict[
     return out
 
 
+def _setup(config: dict[str, Any], rows: list[SummaryRow]) -> dict[str, Any] | None:
+    """Models with their endpoints and API model names, and each suite's prompts."""
+    models = config.get("models")
+    if not isinstance(models, list):
+        return None
+    prompts: dict[str, list[str]] = {}
+    for row in rows:
+        names = prompts.setdefault(row.suite, [])
+        if row.prompt not in names:
+            names.append(row.prompt)
+    return {
+        "models": [
+            {
+                "id": m.get("id"),
+                "endpoint": m.get("endpoint"),
+                "api_model": m.get("model") or m.get("id"),
+            }
+            for m in models
+            if isinstance(m, dict)
+        ],
+        "prompts_by_suite": prompts,
+    }
+
+
 def build_summary(store: ResultStore, run_id: str, score_ci: str | None = None) -> Summary:
     """The run's summary; `score_ci` ("t" or "bootstrap", else the run's own choice)
     picks the interval of a partial-credit mean score."""
@@ -211,4 +235,5 @@ def build_summary(store: ResultStore, run_id: str, score_ci: str | None = None) 
         prices=prices if isinstance(prices, list) else None,
         # What each suite's files held when the run started (evals.config.fingerprint).
         suite_fingerprints=config.get("suite_fingerprints"),
+        setup=_setup(config, rows),
     )
