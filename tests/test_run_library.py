@@ -175,3 +175,57 @@ def test_partial_credit_scores_get_a_t_interval_or_a_bootstrap(tmp_path: Path) -
         min(scores) <= boot["mean_score_ci_low"] < boot["mean_score"] < boot["mean_score_ci_high"]
     )
     assert boot["mean_score_ci_high"] <= max(scores)
+
+
+def test_evals_regrade_regrades_from_the_store(tmp_path: Path) -> None:
+    original = QUICKSTART.read_text()
+    suite = write(tmp_path / "quickstart.yaml", original)
+    write(
+        tmp_path / "data" / "quickstart.jsonl", (REPO / "suites/data/quickstart.jsonl").read_text()
+    )
+    with _sim(tmp_path, "  m: {accuracy: 0.7}\n") as sim:
+        runner = write(
+            tmp_path / "r.yaml",
+            f'endpoints:\n  sim: {{base_url: "{sim.base_url}"}}\n'
+            "models:\n  - {id: m, endpoint: sim}\n",
+        )
+        ran = evals_cli(tmp_path, "run", str(suite), "-r", str(runner), "--summary-json", "a.json")
+        assert ran.returncode == 0, ran.stderr
+        run_id = ran.stderr.splitlines()[0].split("run: ")[1]
+        sent = len(chat_log(tmp_path / "sim.jsonl"))
+        # the graders change: now only an answer containing "zzz" passes
+        suite.write_text(
+            original[: original.index("graders:")] + "graders:\n  - {type: contains, value: zzz}\n"
+        )
+        again = evals_cli(tmp_path, "regrade", run_id)
+        assert again.returncode == 0, again.stderr
+        assert len(chat_log(tmp_path / "sim.jsonl")) == sent  # the model was not asked again
+    assert f"regraded 20 samples of run {run_id}" in again.stderr
+    before = json.loads((tmp_path / "a.json").read_text())
+    after = json.loads((tmp_path / "reports" / run_id / "summary.json").read_text())
+    assert sum(r["passed"] for r in before["rows"]) > 0
+    assert [r["passed"] for r in after["rows"]] == [0, 0]
+    missing = evals_cli(tmp_path, "regrade", "no-such-run")
+    assert missing.returncode == 2 and "no run 'no-such-run'" in missing.stderr
+
+
+def test_regrade_with_a_judge_replays_its_calls_from_the_cache(tmp_path: Path) -> None:
+    with _sim(tmp_path, "  m: {accuracy: 1.0}\n  judge: {accuracy: 1.0}\n") as sim:
+        runner = write(
+            tmp_path / "r.yaml",
+            f'endpoints:\n  sim: {{base_url: "{sim.base_url}"}}\n'
+            "models:\n  - {id: m, endpoint: sim}\njudge: {id: judge, endpoint: sim}\n",
+        )
+        rubric = str(REPO / "suites/reference/rubric.yaml")
+        ran = evals_cli(tmp_path, "run", rubric, "-r", str(runner), "--summary-json", "a.json")
+        assert ran.returncode == 0, ran.stderr
+        run_id = ran.stderr.splitlines()[0].split("run: ")[1]
+        sent = len(chat_log(tmp_path / "sim.jsonl"))
+        assert sent == 2 + 4  # two answers, two judge calls about each
+        again = evals_cli(tmp_path, "regrade", run_id)
+        assert again.returncode == 0, again.stderr
+        assert len(chat_log(tmp_path / "sim.jsonl")) == sent  # judge prompts unchanged: cached
+    before = json.loads((tmp_path / "a.json").read_text())["rows"][0]
+    after = json.loads((tmp_path / "reports" / run_id / "summary.json").read_text())["rows"][0]
+    assert after["passed"] == before["passed"] == 2
+    assert after["grader_cost_usd"] == before["grader_cost_usd"]

@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
             handlers = {
                 "report": history.cmd_report,
                 "runs": history.cmd_runs,
+                "regrade": history.cmd_regrade,
                 "compare": compare.cmd_compare,
                 "export": compare.cmd_export,
                 "forecast": forecast.cmd_forecast,

@@ -16,6 +16,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         choices=("t", "bootstrap"),
         help="interval of partial-credit mean scores (default: what the run chose, else t)",
     )
+    p = sub.add_parser("regrade", help="grade a stored run again with its suites' current graders")
+    p.add_argument("run_id", metavar="RUN_ID", help="a run id, or 'latest'")
     p = sub.add_parser("runs", help="list past runs")
     p.add_argument("--json", action="store_true")
 
@@ -62,4 +64,15 @@ def cmd_runs(args: argparse.Namespace) -> int:
             f"{run['run_id']}  {run['started_at']}  {state:10}  "
             f"{run['results']}/{run['planned']}  {', '.join(run['suites'])}"
         )
+    return 0
+
+
+def cmd_regrade(args: argparse.Namespace) -> int:
+    from evals.report.table import print_summary
+    from evals.run.api import load_summary, regrade_run
+
+    run_id, count = regrade_run(args.run_id)
+    print(f"regraded {count} samples of run {run_id}", file=sys.stderr)
+    print_summary(load_summary(run_id), sys.stdout)
+    print(f"report: {Path('reports') / run_id / 'index.html'}", file=sys.stderr)
     return 0

@@ -73,3 +73,25 @@ def _resolve(store: Any, run_id: str) -> str:
     if resolved is None or store.run(resolved) is None:
         raise InputError(f"no run '{run_id}' in the store: `evals runs` lists them")
     return resolved
+
+
+def regrade_run(run_id: str, store_path: Path | None = None) -> tuple[str, int]:
+    """Grade a stored run again with its suite files' current graders, sending nothing to
+    the models under test; rewrites its report. Returns (run id, samples graded)."""
+    from evals.config.runner import load_runner
+    from evals.config.suite import load_suite
+    from evals.report.writer import write_report
+    from evals.run.session import regrade_session
+    from evals.store import open_store
+
+    store = open_store(store_path)
+    try:
+        resolved = _resolve(store, run_id)
+        config = store.run(resolved)["config"]
+        suites = [load_suite(Path(path)) for path in config["suite_paths"]]
+        profile = load_runner(Path(config["runner_path"]))
+        count = regrade_session(profile, store, resolved, suites)
+        write_report(store, resolved, Path("reports") / resolved)
+    finally:
+        store.close()
+    return resolved, count

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from evals.config.runner import RunnerProfile
+    from evals.config.suite import Suite
     from evals.engine.budget import Budget
     from evals.pricing import PriceBook
     from evals.run.options import RunOptions
@@ -23,14 +25,14 @@ class SessionResult:
     stop_reason: str | None  # why it stopped early (budget, quota, interrupted), or None
 
 
-def _start_servers(prepared: Prepared, used: set[str]) -> tuple[dict[str, str], list]:
+def _start_servers(profile: RunnerProfile, used: set[str]) -> tuple[dict[str, str], list]:
     from evals.endpoints.serve import ServedEndpoint
 
     base_urls: dict[str, str] = {}
     servers: list[ServedEndpoint] = []
     try:
         for name in sorted(used):
-            spec = prepared.profile.endpoints[name]
+            spec = profile.endpoints[name]
             if spec.serve is None:
                 base_urls[name] = spec.base_url
                 continue
@@ -112,7 +114,7 @@ def run_session(
 
     profile = prepared.profile
     used = used_endpoints(profile, prepared.models)
-    base_urls, servers = _start_servers(prepared, used)
+    base_urls, servers = _start_servers(profile, used)
     cache_keys = {name: cache_identity(name, profile.endpoints[name]) for name in used}
     stats = {model.id: ModelStats(total=remaining[model.id]) for model in prepared.models}
     progress = Progress(stats)
@@ -156,3 +158,37 @@ def run_session(
         for server in servers:
             server.stop()
     return SessionResult(collector.stored, stop_reason)
+
+
+def regrade_session(profile: RunnerProfile, store: Store, run_id: str, suites: list[Suite]) -> int:
+    """Grade a stored run again with the suites' current graders; returns samples graded.
+
+    No model under test is asked anything. Only when a grader calls the judge or the
+    embedder are their endpoints started and opened; those calls go through the
+    engine and its cache, so an unchanged judge prompt is replayed, not paid again.
+    """
+    from evals.config.suite import graders_for
+    from evals.endpoints.client import cache_identity, open_endpoint
+    from evals.engine.scheduler import Engine
+    from evals.engine.transport import OnlineTransport
+    from evals.pricing import PriceBook
+    from evals.run.grade import needs_await, regrade
+    from evals.run.judging import GraderServices
+
+    helpers = [helper for helper in (profile.judge, profile.embedder) if helper]
+    calls = any(needs_await(graders_for(suite, case)) for suite in suites for case in suite.cases())
+    if not (helpers and calls):
+        return asyncio.run(regrade(store, run_id, suites, None))
+    used = {helper.endpoint for helper in helpers}
+    base_urls, servers = _start_servers(profile, used)
+    try:
+        endpoints = {
+            name: open_endpoint(name, profile.endpoints[name], base_urls[name]) for name in used
+        }
+        engine = Engine(OnlineTransport(endpoints), store.cache)
+        keys = {name: cache_identity(name, profile.endpoints[name]) for name in used}
+        services = GraderServices(engine, PriceBook(profile), profile.judge, profile.embedder, keys)
+        return asyncio.run(regrade(store, run_id, suites, services))
+    finally:
+        for server in servers:
+            server.stop()
