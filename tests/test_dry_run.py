@@ -186,3 +186,34 @@ def test_estimates_before_and_after_a_real_run(tmp_path: Path, sim, paths) -> No
         assert estimate["prompt_tokens"] == row["prompt_tokens"]  # the sim is deterministic
         assert estimate["completion_tokens"] == row["completion_tokens"]
     assert [r["estimate"] for r in rebuilt["rows"]] == [r["estimate"] for r in s2["rows"]]
+
+
+def test_a_characters_estimate_samples_the_first_cases_and_scales(tmp_path: Path, monkeypatch):
+    # Rendering every planned body would do the plan's work twice: only the first
+    # SAMPLE_CASES cases are rendered, and their mean per request is scaled.
+    import evals.run.estimates as estimates
+    from evals.config.suite import load_suite
+    from evals.engine import estimate as chars
+    from evals.run.kinds import build_body
+    from evals.run.options import RunOptions
+    from evals.run.prepare import prepare
+    from tests.helpers import QUICKSTART
+
+    monkeypatch.setattr(estimates, "SAMPLE_CASES", 3)
+    runner = write(
+        tmp_path / "r.yaml",
+        'endpoints:\n  sim: {base_url: "http://127.0.0.1:9/v1"}\n'
+        "models:\n  - {id: m, endpoint: sim}\n",
+    )
+    options = RunOptions(suite_paths=[QUICKSTART], runner_path=runner, repeat=2)
+    prepared = prepare(options)
+    rows = {(e.prompt): e for e in estimates.estimate_plan(prepared, options, None)}
+    suite = load_suite(QUICKSTART)
+    model = prepared.models[0]
+    cases = list(suite.cases())
+    for name, template in suite.prompts.items():
+        bodies = [build_body(model, suite.params, template.render(c.vars))[0] for c in cases[:3]]
+        mean_prompt = sum(chars.prompt_tokens(b) for b in bodies) / 3
+        assert rows[name].requests == 10 * 2  # every case, both repeats
+        assert rows[name].prompt_tokens == round(mean_prompt * 3 * 20 / 3)
+        assert rows[name].basis == "characters"

@@ -15,10 +15,9 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
-from statistics import NormalDist
 from typing import Any
 
-from evals.stats import cases_needed, holm, mcnemar_exact, mde_paired, mde_unpaired
+from evals.stats import cases_needed, holm, mde_paired, mde_unpaired, paired_from_counts
 from evals.store.rows import PairedCounts
 
 ALPHA = 0.05
@@ -46,37 +45,17 @@ class Candidate:
 
 
 def paired_difference(counts: PairedCounts, confidence: float = 0.95) -> dict[str, Any]:
-    """Accuracy of a minus b over the shared samples, with its interval and test.
-
-    SE from the paired differences d = a.passed - b.passed: sd(d)/sqrt(n), or the
-    CR1 cluster-robust SE over `counts.clusters` (then the p-value is a z test,
-    since McNemar's assumes independent pairs).
-    """
-    n, b, c = counts.n, counts.a_only, counts.b_only
-    if n == 0:
-        return {"n_paired": 0, "diff": None, "ci_low": None, "ci_high": None,
-                "p_value": None, "test": None, "discordant": 0}  # fmt: skip
-    diff = (b - c) / n
-    z = NormalDist().inv_cdf(0.5 + confidence / 2)
-    clusters = counts.clusters
-    if clusters is not None and len(clusters) > 1:
-        spread = math.fsum((s - m * diff) ** 2 for m, s in clusters)
-        se = math.sqrt(len(clusters) / (len(clusters) - 1) * spread) / n
-        p = 1.0 if se == 0 else 2 * (1 - NormalDist().cdf(abs(diff) / se))
-        test = "clustered-z"
-    else:
-        var = ((b + c) - n * diff * diff) / (n - 1) if n > 1 else 0.0
-        se = math.sqrt(max(var, 0.0) / n)
-        p = mcnemar_exact(b, c)
-        test = "mcnemar-exact"
+    """Accuracy of a minus b over the shared samples, with its interval and test
+    (evals.stats.paired_from_counts: McNemar, or clustered-z over `counts.clusters`)."""
+    result = paired_from_counts(counts.n, counts.a_only, counts.b_only, counts.clusters, confidence)
     return {
-        "n_paired": n,
-        "diff": diff,
-        "ci_low": max(-1.0, diff - z * se),
-        "ci_high": min(1.0, diff + z * se),
-        "p_value": p,
-        "test": test,
-        "discordant": b + c,
+        "n_paired": result.n,
+        "diff": result.diff,
+        "ci_low": result.ci_low,
+        "ci_high": result.ci_high,
+        "p_value": result.p_value,
+        "test": result.test if result.n else None,
+        "discordant": result.discordant or 0,
     }
 
 
@@ -106,6 +85,16 @@ class SuiteDecision:
     recommendation: str
     recommended: dict[str, str] | None
     power: dict[tuple[str, str], dict[str, Any]]  # per row: smallest detectable difference
+
+
+def _ci(c: dict[str, Any]) -> str:
+    if c["ci_low"] is None or c["ci_high"] is None:
+        return "95% CI unknown"
+    return f"95% CI [{c['ci_low'] * 100:.1f}, {c['ci_high'] * 100:.1f}]"
+
+
+def _p(x: float | None) -> str:
+    return "unknown" if x is None else f"{x:.2f}"
 
 
 def _pct(x: float) -> str:
@@ -159,8 +148,7 @@ def decide(
 
 def _between(comparisons: list[dict[str, Any]], a: Candidate, b: Candidate) -> dict | None:
     for c in comparisons:
-        keys = ((c["a"]["prompt"], c["a"]["model"]), (c["b"]["prompt"], c["b"]["model"]))
-        if keys in ((a.key, b.key), (b.key, a.key)):
+        if _keys(c) in ((a.key, b.key), (b.key, a.key)):
             return c
     return None
 
@@ -224,8 +212,7 @@ def _recommend(
         return (
             f"not enough cases to tell {best.label} from {cheapest.label}{more}: "
             f"{c['n_paired']} shared samples {reach}; observed {_points(c['diff'])}, "
-            f"95% CI [{c['ci_low'] * 100:.1f}, {c['ci_high'] * 100:.1f}], "
-            f"Holm-adjusted p {c['p_adjusted']:.2f}",
+            f"{_ci(c)}, Holm-adjusted p {_p(c['p_adjusted'])}",
             None,
         )
     saving = ""
@@ -234,7 +221,6 @@ def _recommend(
     return (
         f"{cheapest.label}: not significantly less accurate than {best.label} "
         f"({_pct(cheapest.accuracy or 0)} vs {_pct(best.accuracy)}, difference "
-        f"{_points(c['diff'])}, 95% CI [{c['ci_low'] * 100:.1f}, {c['ci_high'] * 100:.1f}], "
-        f"adjusted p {c['p_adjusted']:.2g}){saving}",
+        f"{_points(c['diff'])}, {_ci(c)}, adjusted p {_p(c['p_adjusted'])}){saving}",
         {"prompt": cheapest.prompt, "model": cheapest.model},
     )

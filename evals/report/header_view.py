@@ -4,25 +4,16 @@ state, in plain words (every value is escaped by the template)."""
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from evals.report.values import finite_number as _num
 
 _STOPPED = {
     "budget": "incomplete: stopped by the --max-cost budget",
     "interrupted": "incomplete: interrupted",
     "failed": "incomplete: no request succeeded",
 }
-
-
-def _num(value: Any) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
 
 
 def _time(text: Any) -> dt.datetime | None:

@@ -28,6 +28,7 @@ from evals.report.comparison_view import mark_supported_best, sort_keys
 from evals.report.decisions_view import decision_views
 from evals.report.header_view import header_view
 from evals.report.model import Summary, as_json
+from evals.report.values import finite_number as _num
 
 __all__ = ["render_html", "write_html"]
 
@@ -41,17 +42,6 @@ _PREVIEW_CHARS = 160
 
 
 # --------------------------------------------------------------------------- formatting
-
-
-def _num(value: Any) -> float | None:
-    """A finite float, or None when unknown (None, missing, NaN, not a number)."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
 
 
 def fmt_int(value: Any) -> str | None:

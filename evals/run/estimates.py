@@ -4,8 +4,9 @@ Chat suites only. Each row's estimate has a basis:
 - `history`: the newest earlier run in the store with answered samples of the same
   suite, prompt and model id (sent as the same API model): its mean prompt, cached
   and completion tokens per request, times the requests planned now;
-- `characters`: otherwise, from the requests that would be sent
-  (evals.engine.estimate): prompt = characters / 3 + 4 per message + 3, completion =
+- `characters`: otherwise, from the requests that would be sent (the first
+  SAMPLE_CASES cases of each suite, scaled to the cases planned;
+  evals.engine.estimate): prompt = characters / 3 + 4 per message + 3, completion =
   the request's `max_tokens` (or `max_completion_tokens`), 4096 when it sets none.
   Both err high: a model usually stops before its limit.
 Dollars: the model's price (runner profile, else the bundled table) on those tokens.
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 Key = tuple[str, str, str]  # suite, prompt, model id
 HISTORY_RUNS = 10  # earlier runs of a suite looked at, newest first, before giving up
+SAMPLE_CASES = 1000  # cases of each suite rendered for a characters estimate
 
 
 @dataclass
@@ -129,18 +131,28 @@ def estimate_plan(
     from evals.records import Usage
     from evals.run.plan import plan_model
 
-    sums: dict[Key, list[int]] = {}  # requests, prompt tokens, completion tokens (characters)
+    # Rendering every planned body would do the plan's work twice: the first
+    # SAMPLE_CASES cases of each suite are rendered, and their mean per request is
+    # scaled to the cases planned.
+    sums: dict[Key, list[float]] = {}  # requests, prompt tokens, completion (characters)
+    limit = SAMPLE_CASES if options.limit is None else min(options.limit, SAMPLE_CASES)
     for model in prepared.models:
         if model.kind != "chat":
             continue
         spec = prepared.profile.endpoints[model.endpoint]
         key = cache_identity(model.endpoint, spec)
-        repeat = options.repeat  # the repeats of a case send the same body
-        for job in plan_model(prepared.suites, model, key, options.prompts, 1, options.limit):
-            row = sums.setdefault((job.suite.name, job.prompt, model.id), [0, 0, 0])
-            row[0] += repeat
-            row[1] += chars.prompt_tokens(job.body) * repeat
-            row[2] += chars.max_output_tokens(job.body) * repeat
+        seen: dict[Key, list[int]] = {}
+        for job in plan_model(prepared.suites, model, key, options.prompts, 1, limit):
+            row = seen.setdefault((job.suite.name, job.prompt, model.id), [0, 0, 0])
+            row[0] += 1
+            row[1] += chars.prompt_tokens(job.body)
+            row[2] += chars.max_output_tokens(job.body)
+        for row_key, (sampled, prompt, completion) in seen.items():
+            cases = prepared.case_counts[row_key[0]]
+            planned = min(cases, options.limit) if options.limit else cases
+            requests = planned * options.repeat  # the repeats of a case send the same body
+            scale = requests / sampled
+            sums[row_key] = [requests, round(prompt * scale), round(completion * scale)]
     models = {model.id: model for model in prepared.models}
     rates = {
         model.id: prepared.profile.endpoints[model.endpoint].price_per_hour

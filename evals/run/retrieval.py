@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,18 @@ if TYPE_CHECKING:
     from evals.store import Store
 
 BATCH = 64
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """A list of texts embedded in batches: unit vectors and what the batches took."""
+
+    vectors: Any  # numpy array, one unit row per text
+    tokens: int
+    latency_s: float
+    cost_usd: float | None  # what the answers cost (None: unknown price)
+    spend_usd: float  # new money: cache replays are free
+    replayed: bool  # every batch came from the cache
 
 
 class BudgetSpent(Exception):
@@ -88,14 +101,12 @@ class RetrievalRun:
         self.run_id = run_id
         self.prices = prices
         self.cache_keys = cache_keys or {}  # endpoint -> cache identity (replay batches)
-        self.spent = 0.0  # new spend of the batches embedded last (cache replays are free)
-        self.replayed = False  # every one of those batches came from the cache
 
-    async def _embed_all(self, model: ModelSpec, texts: list[str], dims: int | None):
+    async def _embed_all(self, model: ModelSpec, texts: list[str], dims: int | None) -> Embedded:
         import numpy as np
 
         vectors, usage_tokens, latency, cost = [], 0, 0.0, 0.0
-        self.spent, self.replayed = 0.0, True
+        spent, replayed = 0.0, True
         price = self.prices.for_model(model)
         endpoint_key = self.cache_keys.get(model.endpoint)
         for batch in _batches(texts):
@@ -114,11 +125,12 @@ class RetrievalRun:
             usage_tokens += done.usage.prompt_tokens or 0
             latency += done.latency_s or 0.0
             cost = None if done.cost_usd is None or cost is None else cost + done.cost_usd
-            self.spent += done.spend_usd or 0.0
-            self.replayed = self.replayed and done.cache_hit
+            spent += done.spend_usd or 0.0
+            replayed = replayed and done.cache_hit
         matrix = np.asarray(vectors, dtype=np.float32)
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-        return matrix / np.where(norms == 0, 1, norms), usage_tokens, latency, cost
+        unit = matrix / np.where(norms == 0, 1, norms)
+        return Embedded(unit, usage_tokens, latency, cost, spent, replayed)
 
     def _record(self, suite: Suite, model: ModelSpec, prompt: str, case_id: str, **fields: Any):
         now = datetime.now(UTC).isoformat(timespec="seconds")
@@ -160,27 +172,28 @@ class RetrievalRun:
         """Embed, rank and store one (suite, model, dimensions); returns queries stored."""
         ids, texts = load_corpus(suite.corpus)
         prompt = variant_name(dims)
-        corpus, tokens, latency, cost = await self._embed_all(model, texts, dims)
+        corpus = await self._embed_all(model, texts, dims)
         self._record(
             suite,
             model,
             prompt,
             "(corpus)",
             role="corpus",
-            prompt_tokens=tokens,
-            latency_s=latency,
-            cost_usd=cost,
-            spend_usd=self.spent,
-            cache_hit=self.replayed,
+            prompt_tokens=corpus.tokens,
+            latency_s=corpus.latency_s,
+            cost_usd=corpus.cost_usd,
+            spend_usd=corpus.spend_usd,
+            cache_hit=corpus.replayed,
         )
         cases = list(suite.cases())
         template = suite.prompts["default"]
         queries = [template.render(case.vars)[-1]["content"] for case in cases]
-        matrix, tokens, latency, cost = await self._embed_all(model, queries, dims)
+        asked = await self._embed_all(model, queries, dims)
+        tokens, cost = asked.tokens, asked.cost_usd
         ks = sorted(suite.k)
         shares = _split(tokens, len(cases))
-        for row, case, query, share in zip(matrix, cases, queries, shares, strict=True):
-            order = [ids[i] for i in (corpus @ row).argsort()[::-1]]
+        for row, case, query, share in zip(asked.vectors, cases, queries, shares, strict=True):
+            order = [ids[i] for i in (corpus.vectors @ row).argsort()[::-1]]
             expected = case.expect if isinstance(case.expect, list) else [case.expect]
             metrics = rank_metrics(order, {str(x) for x in expected}, ks)
             hit = metrics["recall"][ks[0]] > 0
@@ -197,10 +210,10 @@ class RetrievalRun:
                 score=metrics["recall"][ks[0]],
                 grades=json.dumps(_grades(metrics, ks)),
                 prompt_tokens=share,
-                latency_s=latency / len(cases),
+                latency_s=asked.latency_s / len(cases),
                 cost_usd=None if cost is None else cost * share / max(tokens, 1),
-                spend_usd=self.spent * share / max(tokens, 1),
-                cache_hit=self.replayed,
+                spend_usd=asked.spend_usd * share / max(tokens, 1),
+                cache_hit=asked.replayed,
             )
         return len(cases)
 

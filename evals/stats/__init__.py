@@ -8,7 +8,7 @@ check every figure against scipy or a published value).
 - intervals: wilson_interval, clustered_interval, clustered_rate_interval,
   t_interval, t_interval_from_moments, bootstrap_interval, clustered_mean_interval
 - repeats: pass_at_k, repeat_metrics, variance_components, projected_se
-- paired: mcnemar_exact, paired_comparison (-> Paired), holm
+- paired: mcnemar_exact, paired_comparison and paired_from_counts (-> Paired), holm
 - power: mde_paired, mde_unpaired, cases_needed, power_paired
 """
 
@@ -22,7 +22,13 @@ from evals.stats.intervals import (
     t_interval_from_moments,
     wilson_interval,
 )
-from evals.stats.paired import Paired, holm, mcnemar_exact, paired_comparison
+from evals.stats.paired import (
+    Paired,
+    holm,
+    mcnemar_exact,
+    paired_comparison,
+    paired_from_counts,
+)
 from evals.stats.power import cases_needed, mde_paired, mde_unpaired, power_paired
 from evals.stats.repeats import (
     VarianceComponents,
@@ -46,6 +52,7 @@ __all__ = [
     "mde_unpaired",
     "mean",
     "paired_comparison",
+    "paired_from_counts",
     "pass_at_k",
     "percentile",
     "percentile_of_sorted",

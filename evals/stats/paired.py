@@ -88,9 +88,7 @@ def paired_comparison(
     if binary and any(x not in (0, 1) for x in (*a, *b)):
         raise ValueError("binary outcomes must be 0 or 1")
     clustered = clusters is not None and any(c is not None for c in clusters)
-    test = "paired-permutation"
-    if binary:
-        test = "clustered-z" if clustered else "mcnemar-exact"
+    test = _binary_test(clustered) if binary else "paired-permutation"
     n = len(a)
     if n == 0:
         return Paired(0, None, None, None, None, test, None, False)
@@ -109,11 +107,36 @@ def paired_comparison(
 def _binary(
     diffs: list[float], sums: list[float], sizes: list[int], clustered: bool, confidence: float
 ) -> Paired:
-    n = len(diffs)
-    diff = math.fsum(diffs) / n
     only_a = sum(1 for d in diffs if d > 0)
     only_b = sum(1 for d in diffs if d < 0)
-    se = cr1_standard_error(sums, sizes)
+    clusters = list(zip(sizes, sums, strict=True)) if clustered else None
+    return paired_from_counts(len(diffs), only_a, only_b, clusters, confidence)
+
+
+def paired_from_counts(
+    n: int,
+    only_a: int,
+    only_b: int,
+    clusters: Sequence[tuple[int, float]] | None = None,
+    confidence: float = 0.95,
+) -> Paired:
+    """The pass/fail comparison of `paired_comparison` from counts alone (what a
+    database can sum without loading samples): n pairs, `only_a` passed in a only,
+    `only_b` in b only; `clusters`, when samples are clustered, (pairs, sum of
+    a - b) per cluster. Unclustered, the SE is sd(d)/sqrt(n), d_i in {-1, 0, 1}."""
+    check_confidence(confidence)
+    clustered = clusters is not None
+    if n == 0:
+        return Paired(0, None, None, None, None, _binary_test(clustered), None, False)
+    diff = (only_a - only_b) / n
+    if clustered:
+        se = cr1_standard_error([s for _, s in clusters], [m for m, _ in clusters])
+    elif n > 1:
+        residuals = only_a * (1 - diff) ** 2 + only_b * (1 + diff) ** 2
+        residuals += (n - only_a - only_b) * diff**2
+        se = math.sqrt(residuals / (n - 1) / n)
+    else:
+        se = None
     low: float | None = None
     high: float | None = None
     if se is not None:
@@ -126,6 +149,10 @@ def _binary(
     elif clustered and se > 0.0:
         test, p_value = "clustered-z", normal_two_sided_p(diff / se)
     return Paired(n, diff, low, high, p_value, test, only_a + only_b, clustered)
+
+
+def _binary_test(clustered: bool) -> str:
+    return "clustered-z" if clustered else "mcnemar-exact"
 
 
 def holm(p_values: Sequence[float | None]) -> list[float | None]:

@@ -227,12 +227,6 @@ class Store(ReportQueries):
             raise KeyError((run_id, suite, case_id, prompt, model, repeat))
 
     # kept for callers of the first API; `store.cache` is the ResponseCache
-    def put_cache(self, request_hash: str, entry: str) -> None:
-        self.cache.put(request_hash, entry)
-
-    def cached_response(self, request_hash: str) -> str | None:
-        return self.cache.get(request_hash)
-
     def has_result(
         self, run_id: str, suite: str, case_id: str, prompt: str, model: str, repeat: int
     ) -> bool:
