@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -57,3 +58,29 @@ QUICKSTART = REPO / "suites" / "quickstart.yaml"
 def run_quickstart(cwd: Path, runner: Path, *args: str, **kwargs: Any):
     """`evals run suites/quickstart.yaml -r RUNNER ARGS` in `cwd`."""
     return evals_cli(cwd, "run", str(QUICKSTART), "-r", str(runner), *args, **kwargs)
+
+
+def explorer_samples(html: str) -> list[dict[str, Any]]:
+    """The samples a report embeds for its case explorer, one dict per sample by column
+    name, interned strings resolved (the format of evals.report.explorer)."""
+    from evals.report.explorer import INTERNED
+
+    def block(name: str) -> Any:
+        match = re.search(f'<script type="application/json" id="{name}">(.*?)</script>', html, re.S)
+        assert match, f"no {name} block in the report"
+        return json.loads(match.group(1))
+
+    data, strings = block("explorer-rows"), block("explorer-strings")
+    samples = []
+    for row in data["rows"]:
+        sample = dict(zip(data["columns"], row, strict=True))
+        for name in INTERNED:
+            if sample[name] is not None:
+                sample[name] = strings[sample[name]]
+        sample["tags"] = [strings[t] for t in sample["tags"]]
+        sample["grades"] = [
+            {"type": strings[t], "status": strings[s], "score": score, "reason": strings[r]}
+            for t, s, score, r in sample["grades"]
+        ]
+        samples.append(sample)
+    return samples

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.helpers import chat_log, evals_cli, stored_results, write
+from tests.helpers import chat_log, evals_cli, explorer_samples, stored_results, write
 
 CONFIG = """\
 models:
@@ -298,13 +298,13 @@ def test_run_baseline_latest_gates_the_run(sim, paths, tmp_path: Path) -> None:
     assert (suite.get("tests"), suite.get("failures")) == ("2", "2")
     for prompt, cases in _wrong(log).items():
         assert f"flips adds / {prompt} / m: {len(cases)} pass -> fail" in worse.stdout
-    # the report lists the samples that flipped first, marked
+    # the report marks exactly the samples that flipped (its explorer shows them first)
     html = (tmp_path / "reports" / worse_id / "index.html").read_text(encoding="utf-8")
-    order = re.findall(r'<tr data-status="(\w+)" data-case-id="([^"]+)"', html)
-    flipped = sum(len(cases) for cases in _wrong(log).values())
-    assert flipped > 0 and html.count('class="mark flip"') == flipped
-    assert all(status == "fail" for status, _ in order[:flipped])
-    assert {case for _, case in order[:flipped]} == set().union(*_wrong(log).values())
+    flips = [s for s in explorer_samples(html) if s["flip"] is not None]
+    assert len(flips) == sum(len(cases) for cases in _wrong(log).values()) > 0
+    assert {(s["flip"], s["status"]) for s in flips} == {("pass->fail", "fail")}
+    for prompt, cases in _wrong(log).items():
+        assert {s["case"] for s in flips if s["prompt"] == prompt} == set(cases)
     # a baseline that does not exist stops the run before it sends anything
     sent = len(chat_log(paths["log"]))
     missing = ws.cli("run", str(ws.suite), "-r", str(tmp_path / "weak.yaml"), "--baseline", "nope")

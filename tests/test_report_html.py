@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,9 +12,13 @@ import pytest
 
 from evals.report.html import fmt_usd, render_html, write_html
 from tests.browser import chromium
+from tests.test_report_explorer import listed, open_case
 
 MALICIOUS = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
 TEMPLATE_VARS = "{{ 7*7 }}"
+# `</script>` and `<!--` would end (or confuse) a script element holding them as JSON
+XSS_OUTPUT = MALICIOUS + "<!--<script>window.__pwned=3</script>-->"
+XSS_VARS = {"a": TEMPLATE_VARS, "b": "</td></tr></script><!--<script>window.__pwned=4</script>"}
 LONG_OUTPUT = "\n".join(f"line {i}: " + "lorem ipsum " * 6 for i in range(40))
 
 GPT = "gpt-4o-mini"
@@ -166,7 +171,7 @@ def make_cases() -> Iterator[dict[str, Any]]:
     """A generator, as the store would stream them."""
     yield _case(GPT, "add-001")
     yield _case(GPT, "add-002", output="6", **_fail())
-    yield _case(GPT, "xss-003", vars={"a": TEMPLATE_VARS, "b": "</td></tr>"}, output="5")
+    yield _case(GPT, "xss-003", vars=XSS_VARS, output="5")
     yield _case(GPT, "long-004", output=LONG_OUTPUT, finish_reason="length")
     yield _case(SMOL, "add-001")
     yield _case(
@@ -181,7 +186,7 @@ def make_cases() -> Iterator[dict[str, Any]]:
         prompt_tokens=None,
         completion_tokens=None,
     )
-    yield _case(SMOL, "xss-003", vars={"a": TEMPLATE_VARS, "b": "1"}, output=MALICIOUS, **_fail())
+    yield _case(SMOL, "xss-003", vars={"a": TEMPLATE_VARS, "b": "1"}, output=XSS_OUTPUT, **_fail())
     yield _case(SMOL, "long-004", output="four", **_fail())
 
 
@@ -191,6 +196,33 @@ N_PASS = 4  # gpt-4o-mini add-001, xss-003, long-004; smollm2 add-001
 
 def _acc_text(row: dict[str, Any]) -> str:
     return f"{row['accuracy'] * 100:.1f}% [{row['ci_low'] * 100:.1f}–{row['ci_high'] * 100:.1f}]"
+
+
+_DATA_BLOCK = re.compile(
+    r'<script type="application/json" id="(explorer-rows|explorer-strings)">(.*?)</script>', re.S
+)
+_EXECUTABLE = re.compile(r"<script(?![^>]*\btype=\"application/json\")[^>]*>", re.I)
+
+
+def explorer_samples(html: str) -> list[dict[str, Any]]:
+    """The case explorer's samples as the page's JSON data holds them, strings resolved."""
+    from evals.report.explorer import INTERNED
+
+    blocks = dict(_DATA_BLOCK.findall(html))
+    data = json.loads(blocks["explorer-rows"])
+    strings = json.loads(blocks["explorer-strings"])
+    samples = []
+    for values in data["rows"]:
+        sample = dict(zip(data["columns"], values, strict=True))
+        for name in INTERNED:
+            sample[name] = None if sample[name] is None else strings[sample[name]]
+        sample["tags"] = [strings[t] for t in sample["tags"]]
+        sample["grades"] = [
+            [strings[kind], strings[status], score, strings[reason]]
+            for kind, status, score, reason in sample["grades"]
+        ]
+        samples.append(sample)
+    return samples
 
 
 # --------------------------------------------------------------------------- no browser
@@ -206,16 +238,28 @@ def test_no_urls_at_all() -> None:
 def test_data_is_escaped_and_not_templated() -> None:
     html = render_html(SUMMARY, make_cases())
     assert MALICIOUS not in html
-    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in html
+    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in html  # summary data: HTML-escaped
     assert "<img" not in html
+    assert "<!--" not in html
     assert "{{ 7*7 }}" in html  # case data is text, never rendered as a template
-    assert html.count("<script") == 1  # only the report's own filter script
+    # one executable script (the report's own), and the explorer's two JSON data blocks
+    assert len(_EXECUTABLE.findall(html)) == 1
+    assert [name for name, _ in _DATA_BLOCK.findall(html)] == [
+        "explorer-rows",
+        "explorer-strings",
+    ]
+    assert html.count("</script") == 3  # no `</script>` in the data ends a block early
+    # and the data reads back exactly as given
+    samples = {(s["case"], s["model"]): s for s in explorer_samples(html)}
+    assert samples[("xss-003", SMOL)]["output"] == XSS_OUTPUT
+    assert json.loads(samples[("xss-003", GPT)]["vars"]) == XSS_VARS
 
 
 def test_null_is_unknown_never_zero() -> None:
     html = render_html(SUMMARY, [])
     assert 'title="unknown">—</span>' in html
-    assert "No cases." in html
+    assert explorer_samples(html) == []  # the explorer says "No cases." (a browser test)
+    assert "No cases." in render_html({**SUMMARY, "rows": []}, [])  # and so does the page
 
 
 def test_header_warnings_and_footer() -> None:
@@ -228,14 +272,23 @@ def test_header_warnings_and_footer() -> None:
 
 def test_grades_without_type() -> None:
     """Grades stored as asdict(GradeResult): no `type`, `error` is a bool."""
-    grades = [
-        {"passed": True, "score": 1.0, "reason": "ok", "error": False},
-        {"passed": False, "score": 0.0, "reason": "bad regex", "error": True},
+    html = render_html(SUMMARY, [_case(GPT, "g-1", grades=UNTYPED_GRADES)])
+    [sample] = explorer_samples(html)
+    # no type: the label is left empty for the page to fill with the outcome
+    assert sample["grades"] == [
+        ["", "pass", 1.0, "ok"],
+        ["", "error", 0.0, "bad regex"],
+        ["", "error", 0.0, "grader error"],
+        ["", "error", None, "regex compile failed"],
     ]
-    html = render_html(SUMMARY, [_case(GPT, "g-1", grades=grades)])
-    assert '<li class="pass"><span class="gt">pass</span>' in html
-    assert '<li class="error"><span class="gt">error</span>' in html
-    assert "grader error" in html
+
+
+UNTYPED_GRADES = [
+    {"passed": True, "score": 1.0, "reason": "ok", "error": False},
+    {"passed": False, "score": 0.0, "reason": "bad regex", "error": True},
+    {"passed": False, "score": 0.0, "reason": None, "error": True},
+    {"passed": False, "score": None, "reason": "", "error": "regex compile failed"},
+]
 
 
 def test_minimal_summary() -> None:
@@ -272,11 +325,27 @@ def test_write_html_streams_generator(tmp_path: Path) -> None:
             consumed.append(c["case_id"])
             yield c
 
-    write_html(out, SUMMARY, cases())
-    assert len(consumed) == N_CASES
+    given = cases()
+    write_html(out, SUMMARY, given)
+    ids = [c["case_id"] for c in make_cases()]
+    assert consumed == ids  # each sample taken once, in order
+    assert next(given, None) is None
     text = out.read_text(encoding="utf-8")
-    assert text.count('data-status="') == N_CASES
+    samples = explorer_samples(text)
+    assert len(samples) == N_CASES
+    assert [s["case"] for s in samples] == ids
     assert not list(tmp_path.glob("sub/*.tmp"))
+
+    class Samples:  # iterable more than once: still read in one pass
+        passes = 0
+
+        def __iter__(self) -> Iterator[dict[str, Any]]:
+            Samples.passes += 1
+            return make_cases()
+
+    write_html(out, SUMMARY, Samples())
+    assert Samples.passes == 1
+    assert len(explorer_samples(out.read_text(encoding="utf-8"))) == N_CASES
 
 
 # --------------------------------------------------------------------------- browser
@@ -288,40 +357,50 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     write_html(path, SUMMARY, make_cases())
     with chromium() as driver:
         driver.get(path.as_uri())
+        _no_console_errors(driver)
         yield driver
 
 
 def _visible_case_ids(driver: Any) -> list[str]:
     from selenium.webdriver.common.by import By
 
-    rows = driver.find_elements(By.CSS_SELECTOR, "#cases tbody tr[data-status]")
+    rows = driver.find_elements(By.CSS_SELECTOR, "#cases-body tr[data-status]")
     return [r.get_attribute("data-case-id") for r in rows if r.is_displayed()]
 
 
-def _case_row(driver: Any, model: str, case_id: str) -> Any:
+def _case_row(driver: Any, model: str, case_id: str) -> dict[str, Any]:
+    return listed(driver).row(("arithmetic", case_id, "terse", model, 0))
+
+
+def _set_filter(
+    driver: Any, count: str, text: str | None = None, failures: bool | None = None
+) -> None:
+    """Type in the search box and pick the result filter as a user does; wait for `count`."""
     from selenium.webdriver.common.by import By
-
-    rows = driver.find_elements(By.CSS_SELECTOR, f'#cases tr[data-case-id="{case_id}"]')
-    [row] = [r for r in rows if r.find_elements(By.TAG_NAME, "td")[3].text == model]
-    return row
-
-
-def _set_filter(driver: Any, text: str | None = None, failures: bool | None = None) -> None:
-    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 
     if text is not None:
-        box = driver.find_element(By.ID, "filter-text")
-        box.clear()
+        box = driver.find_element(By.ID, "x-text")
+        box.send_keys(Keys.CONTROL, "a")
+        box.send_keys(Keys.BACKSPACE)
         if text:
             box.send_keys(text)
-        else:  # clear() sends no input event; make the script notice
-            driver.execute_script(
-                "arguments[0].dispatchEvent(new Event('input', {bubbles: true}))", box
-            )
     if failures is not None:
-        checkbox = driver.find_element(By.ID, "filter-failures")
-        if checkbox.is_selected() != failures:
-            checkbox.click()
+        Select(driver.find_element(By.ID, "x-status")).select_by_value(
+            "failures" if failures else ""
+        )
+    try:
+        WebDriverWait(driver, 3).until(lambda d: d.find_element(By.ID, "x-count").text == count)
+    finally:
+        assert driver.find_element(By.ID, "x-count").text == count
+
+
+def _close_case(driver: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver.find_element(By.CSS_SELECTOR, "#case-detail button.case-close").click()
+    assert not driver.find_element(By.ID, "case-detail").is_displayed()
 
 
 def test_browser_comparison_table(page: Any) -> None:
@@ -383,52 +462,122 @@ def test_browser_decisions(page: Any) -> None:
     ]  # fmt: skip
 
 
+def _pwned(driver: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    assert driver.execute_script("return typeof window.__pwned") == "undefined"
+    assert driver.find_elements(By.TAG_NAME, "img") == []
+
+
 def test_browser_no_script_injection(page: Any) -> None:
     from selenium.webdriver.common.by import By
 
-    assert page.execute_script("return typeof window.__pwned") == "undefined"
-    assert page.find_elements(By.TAG_NAME, "img") == []
-    assert len(page.find_elements(By.TAG_NAME, "script")) == 1
+    _pwned(page)
+    executable = page.find_elements(By.CSS_SELECTOR, 'script:not([type="application/json"])')
+    assert len(executable) == 1
+    data = page.find_elements(By.CSS_SELECTOR, 'script[type="application/json"]')
+    assert [d.get_attribute("id") for d in data] == ["explorer-rows", "explorer-strings"]
+    # not run, only read: their text is the data, whole
+    rows = page.execute_script(
+        "return JSON.parse(document.getElementById('explorer-rows').textContent).rows.length"
+    )
+    assert rows == N_CASES
 
+    # in the list: the output as text
     row = _case_row(page, SMOL, "xss-003")
-    assert MALICIOUS in row.find_element(By.CSS_SELECTOR, "td.out").text
-    vars_text = row.find_element(By.CSS_SELECTOR, "td.vars").text
+    assert row["output"] == XSS_OUTPUT
+    assert MALICIOUS in row["output"]
+    [cell] = [
+        c
+        for c in page.find_elements(
+            By.CSS_SELECTOR, '#cases-body tr[data-case-id="xss-003"] td.out'
+        )
+        if MALICIOUS in c.text
+    ]
+    assert cell.is_displayed()
+
+    # side by side: the outputs and the vars as text, the template not rendered
+    got = open_case(page, "arithmetic", "xss-003")
+    assert [c[0] for c in got["columns"]] == [GPT, SMOL]
+    assert [c["pre"] for c in got["by_label"]["Output"]] == ["5", XSS_OUTPUT]
+    vars_text = dict(got["facts"])["Vars"]
+    assert json.loads(vars_text) == XSS_VARS  # the first sample's (the case's) vars
     assert TEMPLATE_VARS in vars_text
     assert "49" not in vars_text
+    assert MALICIOUS in page.find_element(By.ID, "case-detail").text
+    _pwned(page)
+    _close_case(page)
+    _no_console_errors(page)
 
 
 def test_browser_long_output_collapsed(page: Any) -> None:
     from selenium.webdriver.common.by import By
 
+    assert len(LONG_OUTPUT) > 300
     row = _case_row(page, GPT, "long-004")
-    details = row.find_element(By.CSS_SELECTOR, "td.out details")
-    assert details.get_attribute("open") is None
-    details.find_element(By.TAG_NAME, "summary").click()
-    assert details.get_attribute("open") is not None
-    assert "line 39:" in details.text
-    assert "finish: length" in row.text
-    details.find_element(By.TAG_NAME, "summary").click()  # leave it as found
+    assert row["output"] == LONG_OUTPUT[:300] + "…"  # the list shows a preview
+    assert "line 39:" not in row["output"]
+
+    got = open_case(page, "arithmetic", "long-004")  # the case view shows it all
+    assert [c[0] for c in got["columns"]] == [GPT, SMOL]
+    gpt, smol = got["by_label"]["Output"]
+    assert gpt["pre"] == LONG_OUTPUT
+    assert smol["pre"] == "four"
+    section = page.find_element(By.ID, "case-detail")
+    assert section.is_displayed()
+    assert "line 39:" in section.text
+    gpt, smol = got["by_label"]["Latency"]
+    assert "finish: length" in gpt["text"]
+    assert "finish" not in smol["text"]  # "stop" is not worth a word
+    _close_case(page)  # leave it as found
 
 
 def test_browser_filter(page: Any) -> None:
+    every = f"{N_CASES} of {N_CASES} samples in 4 cases"
+    assert page.find_element("id", "x-count").text == every
     assert len(_visible_case_ids(page)) == N_CASES
 
-    _set_filter(page, text="add-002")
+    _set_filter(page, f"2 of {N_CASES} samples in 1 cases", text="add-002")
     assert _visible_case_ids(page) == ["add-002", "add-002"]
 
-    _set_filter(page, text="")
+    _set_filter(page, every, text="")
     assert len(_visible_case_ids(page)) == N_CASES
 
-    _set_filter(page, failures=True)
+    _set_filter(page, f"{N_CASES - N_PASS} of {N_CASES} samples in 3 cases", failures=True)
     visible = _visible_case_ids(page)
     assert len(visible) == N_CASES - N_PASS
     assert sorted(visible) == sorted(["add-002", "add-002", "xss-003", "long-004"])
+    # cases whose models disagree (xss-003, long-004: gpt-4o-mini passed) before add-002
+    assert visible == ["xss-003", "long-004", "add-002", "add-002"]
 
-    _set_filter(page, text=SMOL)  # both together: smollm2 failures and errors
-    assert _visible_case_ids(page) == ["add-002", "xss-003", "long-004"]
+    # both together: smollm2 failures and errors
+    _set_filter(page, f"3 of {N_CASES} samples in 3 cases", text=SMOL)
+    assert _visible_case_ids(page) == ["xss-003", "long-004", "add-002"]
 
-    _set_filter(page, text="", failures=False)
+    _set_filter(page, every, text="", failures=False)
     assert len(_visible_case_ids(page)) == N_CASES
+    _no_console_errors(page)
+
+
+def test_browser_untyped_grades(browser: Any) -> None:
+    """Grades without a type are labelled with their outcome, in the list and side by side."""
+    driver = browser(SUMMARY, "grades", [_case(GPT, "g-1", grades=UNTYPED_GRADES)])
+    [row] = listed(driver).rows
+    assert row["grades"] == [
+        ["grade pass", "pass", "pass ok"],
+        ["grade error", "error", "error bad regex"],
+        ["grade error", "error", "error grader error"],
+        ["grade error", "error", "error regex compile failed"],
+    ]
+    got = open_case(driver, "arithmetic", "g-1")
+    [cell] = got["by_label"]["Graders"]
+    assert [[g[0], g[1].strip(), g[2], g[3]] for g in cell["grades"]] == [
+        ["grade pass", "pass", "1.000", "ok"],
+        ["grade error", "error", "0.000", "bad regex"],
+        ["grade error", "error", "0.000", "grader error"],
+        ["grade error", "error", None, "regex compile failed"],
+    ]
+    _no_console_errors(driver)
 
 
 def test_browser_no_network(page: Any) -> None:
@@ -489,10 +638,11 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     folder = tmp_path_factory.mktemp("reports")
     with chromium() as driver:
 
-        def load(summary: dict[str, Any], name: str) -> Any:
+        def load(summary: dict[str, Any], name: str, cases: Any = None) -> Any:
             path = folder / f"{name}.html"
-            write_html(path, summary, make_cases())
+            write_html(path, summary, make_cases() if cases is None else cases)
             driver.get(path.as_uri())
+            _no_console_errors(driver)
             return driver
 
         yield load

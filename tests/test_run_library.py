@@ -48,6 +48,19 @@ def test_library_runs_a_suite_and_reads_it_back(tmp_path: Path) -> None:
     assert len(frame) == 8 and set(frame["prompt"]) == {"terse", "chatty"}
     assert int(frame["passed"].sum()) == sum(e["correct"] for e in log)
     assert sorted(frame["output"]) == sorted(e["response_text"] for e in log)
+    assert str(frame["passed"].dtype) == "boolean" and str(frame["prompt_tokens"].dtype) == "Int64"
+    assert list(frame["tags"]) == [[]] * 8  # quickstart's cases have no tags
+    # `store` may also be an open store (left open) or a path as str
+    from evals.store import open_store
+
+    store = open_store(tmp_path / "store.sqlite")
+    try:
+        assert evals.load_summary(summary["run_id"], store)["rows"] == summary["rows"]
+        assert evals.load_run(store=store)["id"].tolist() == frame["id"].tolist()
+        assert store.latest_run_id() == summary["run_id"]  # still open
+    finally:
+        store.close()
+    assert len(evals.load_run(store=str(tmp_path / "store.sqlite"))) == 8
     assert evals.load_suite(QUICKSTART).name == "quickstart"
     assert [m.id for m in evals.load_runner(runner).models] == ["m"]
 

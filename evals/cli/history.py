@@ -20,12 +20,21 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run_id", metavar="RUN_ID", help="a run id, or 'latest'")
     p = sub.add_parser("runs", help="list past runs")
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--html",
+        nargs="?",
+        const=Path("reports") / "index.html",
+        type=Path,
+        metavar="PATH",
+        help="also write the history page: every run, and accuracy and cost trends per "
+        "suite (default: reports/index.html)",
+    )
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from evals.errors import InputError
     from evals.report.table import print_summary
-    from evals.report.writer import write_report
+    from evals.report.writer import REPORTS, write_report
     from evals.store import open_store
 
     store = open_store()
@@ -33,8 +42,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         run_id = store.latest_run_id() if args.run_id == "latest" else args.run_id
         if run_id is None or store.run(run_id) is None:
             raise InputError(f"no run '{args.run_id}' in {store.path}: `evals runs` lists them")
-        out_dir = args.out or Path("reports") / run_id
-        summary = write_report(store, run_id, out_dir, score_ci=args.score_ci)
+        out_dir = args.out or REPORTS / run_id
+        summary = write_report(store, run_id, args.out, score_ci=args.score_ci)
     finally:
         store.close()
     print_summary(summary, sys.stdout)
@@ -50,6 +59,15 @@ def cmd_runs(args: argparse.Namespace) -> int:
     store = open_store()
     try:
         runs = store.runs()
+        if args.html is not None:
+            from evals.errors import InputError
+            from evals.report.history import write_history
+
+            try:
+                page = write_history(store, args.html)
+            except OSError as exc:
+                raise InputError(f"cannot write the history page: {exc}", args.html) from None
+            print(f"history: {page}", file=sys.stderr)
     finally:
         store.close()
     if args.json:

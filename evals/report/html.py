@@ -1,13 +1,15 @@
 """Self-contained HTML report: one file, inline CSS and JS, no external URLs.
 
 `render_html` / `write_html` take the summary (a typed `Summary`, or the summary
-JSON dict: see DESIGN.md, "Summary JSON") and an iterable of per-case result
-dicts. Cases are streamed through the template (a generator is fine), so a large
-run is never held as one big string by `write_html`.
+JSON dict: see DESIGN.md, "Summary JSON"), the samples (stored `SampleText`s, or
+dicts with their field names and decoded values) and optionally the charts (evals.report.charts).
+Samples are streamed into the case explorer's JSON data (evals.report.explorer),
+so a large run is never held as one big string by `write_html`.
 
-All data reaches the page through Jinja2 autoescaping; nothing from a summary or
-a case is marked safe. A Content-Security-Policy (no network at all, only the
-report's own inline script, pinned by hash) is defence in depth on top of that.
+Summary data reaches the page through Jinja2 autoescaping; sample data as escaped
+JSON that the page's script renders with textContent; charts as SVG that
+matplotlib wrote with its text escaped. A Content-Security-Policy (no network at
+all, only the report's own inline script, pinned by hash) is defence in depth.
 """
 
 from __future__ import annotations
@@ -15,31 +17,30 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
-import json
 import math
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
+from markupsafe import Markup
 
 from evals.report.comparison_view import mark_supported_best, sort_keys
 from evals.report.decisions_view import decision_views
+from evals.report.explorer import ExplorerData, Flips
 from evals.report.header_view import header_view
 from evals.report.model import Summary, as_json
 from evals.report.values import finite_number as _num
+
+if TYPE_CHECKING:
+    from evals.report.charts import Chart
+    from evals.store.rows import SampleText
 
 __all__ = ["render_html", "write_html"]
 
 _TEMPLATE = "report.html.j2"
 _TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
-
-# Outputs longer than this (characters or lines) are collapsed in a <details>.
-_COLLAPSE_CHARS = 600
-_COLLAPSE_LINES = 12
-_PREVIEW_CHARS = 160
-
 
 # --------------------------------------------------------------------------- formatting
 
@@ -83,22 +84,6 @@ def fmt_usd(value: Any) -> str | None:
     whole, frac = text.split(".")
     frac = frac.rstrip("0").ljust(2, "0")
     return f"{sign}${whole}.{frac}"
-
-
-def _compact_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-def _text_block(text: str | None) -> dict[str, Any] | None:
-    """A piece of text, with a preview when it is long enough to collapse."""
-    if text is None:
-        return None
-    long = len(text) > _COLLAPSE_CHARS or text.count("\n") >= _COLLAPSE_LINES
-    preview = None
-    if long:
-        first = text.strip().split("\n", 1)[0]
-        preview = first[:_PREVIEW_CHARS].rstrip() + "…"
-    return {"text": text, "long": long, "preview": preview, "chars": f"{len(text):,}"}
 
 
 # --------------------------------------------------------------------------- view models
@@ -204,79 +189,6 @@ def _mark_best(rows: list[dict[str, Any]], per_suite: Any = None) -> None:
         mark_supported_best(rows, per_suite)
 
 
-def _grade_view(g: Mapping[str, Any]) -> dict[str, Any]:
-    err = g.get("error")
-    error_text = None
-    if isinstance(err, str) and err:
-        error_text = err
-    elif err is True:
-        error_text = "grader error"
-    passed = g.get("passed")
-    status = "error" if error_text else ("pass" if passed is True else "fail")
-    return {
-        # grader name when the store kept it; otherwise the outcome is the label
-        "type": str(g.get("type") or g.get("name") or status),
-        "status": status,
-        "score": fmt_score(g.get("score")),
-        "reason": str(g.get("reason") or ""),
-        "error": error_text,
-    }
-
-
-def _case_view(c: Mapping[str, Any]) -> dict[str, Any]:
-    error = c.get("error")
-    passed = c.get("passed")
-    status = "error" if error or passed is None else ("pass" if passed else "fail")
-
-    expect = c.get("expect")
-    if isinstance(expect, str):
-        expect_text = expect
-    else:
-        expect_text = None if expect is None else _compact_json(expect)
-
-    vars_ = c.get("vars")
-    output = c.get("output")
-    calls = c.get("tool_calls")
-    if calls:  # function calls the model made, shown as name(arguments) lines
-        shown = "\n".join(
-            f"{call.get('function', {}).get('name')}({call.get('function', {}).get('arguments')})"
-            for call in calls
-            if isinstance(call, Mapping)
-        )
-        output = f"{output}\n{shown}" if output else shown
-    finish = c.get("finish_reason")
-    grades = c.get("grades") or []
-    flip = c.get("flip")
-    return {
-        "flip": None if flip is None else str(flip),
-        "suite": str(c.get("suite", "")),
-        "case_id": str(c.get("case_id", "")),
-        "prompt": str(c.get("prompt", "")),
-        "model": str(c.get("model", "")),
-        "repeat": "" if c.get("repeat") is None else str(c.get("repeat")),
-        "vars": _text_block(_compact_json(vars_)) if vars_ else None,
-        "expect": _text_block(expect_text),
-        "output": _text_block(None if output is None else str(output)),
-        "error": None if not error else str(error),
-        "finish_reason": str(finish) if finish and finish != "stop" else None,
-        "status": status,
-        "score": fmt_score(c.get("score")),
-        "grades": [_grade_view(g) for g in grades if isinstance(g, Mapping)],
-        "latency": fmt_seconds(c.get("latency_s")),
-        "prompt_tokens": fmt_int(c.get("prompt_tokens")),
-        "cached_tokens": fmt_int(c.get("cached_tokens")),
-        "completion_tokens": fmt_int(c.get("completion_tokens")),
-        "reasoning_tokens": fmt_int(c.get("reasoning_tokens")),
-        "cost": fmt_usd(c.get("cost_usd")),
-        "cache_hit": bool(c.get("cache_hit")),
-    }
-
-
-def _case_views(cases: Iterable[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
-    for c in cases:
-        yield _case_view(c)
-
-
 # --------------------------------------------------------------------------- template
 
 
@@ -306,8 +218,10 @@ def _environment() -> jinja2.Environment:
 
 def _context(
     summary: Summary | Mapping[str, Any],
-    cases: Iterable[Mapping[str, Any]],
+    cases: Iterable[SampleText | Mapping[str, Any]],
     title: str | None,
+    flips: Flips | None = None,
+    charts: Mapping[str, Sequence[Chart]] | None = None,
 ) -> dict[str, Any]:
     summary = as_json(summary)
     rows = [_row_view(r) for r in summary.get("rows") or [] if isinstance(r, Mapping)]
@@ -328,7 +242,8 @@ def _context(
         "complete": bool(summary.get("complete")),
         "warnings": warnings,
         "rows": rows,
-        "cases": _case_views(cases),
+        "explorer": {"data": ExplorerData(cases, flips), "count_hint": _count_hint(summary)},
+        "charts": _chart_views(charts or {}, suites),
         "generated_at": generated,
         "prices_as_of": None if prices_as_of is None else str(prices_as_of),
         "decisions": decision_views(summary),
@@ -336,30 +251,67 @@ def _context(
     }
 
 
+def _count_hint(summary: Mapping[str, Any]) -> str | None:
+    total = sum(int(_num(r.get("samples")) or 0) for r in summary.get("rows") or [])
+    return f"{total:,}" if total else None
+
+
+def _chart_views(
+    charts: Mapping[str, Sequence[Chart]], suites: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Per suite, its charts; each SVG is Markup: matplotlib wrote it and escaped its text
+    (evals.report.svg), and nothing else reaches the page unescaped."""
+    views = []
+    for suite in suites:
+        found = charts.get(suite) or []
+        if found:
+            views.append(
+                {
+                    "suite": suite,
+                    "charts": [
+                        {
+                            "kind": c.kind,
+                            "title": c.title,
+                            "caption": c.caption,
+                            "svg": Markup(c.svg),
+                        }  # fmt: skip
+                        for c in found
+                    ],
+                }
+            )
+    return views
+
+
 def _generate(
     summary: Summary | Mapping[str, Any],
-    cases: Iterable[Mapping[str, Any]],
+    cases: Iterable[SampleText | Mapping[str, Any]],
     title: str | None,
+    flips: Flips | None = None,
+    charts: Mapping[str, Sequence[Chart]] | None = None,
 ) -> Iterator[str]:
     template = _environment().get_template(_TEMPLATE)
-    return template.generate(**_context(summary, cases, title))
+    return template.generate(**_context(summary, cases, title, flips, charts))
 
 
 def render_html(
     summary: Summary | Mapping[str, Any],
-    cases: Iterable[Mapping[str, Any]],
+    cases: Iterable[SampleText | Mapping[str, Any]],
     *,
     title: str | None = None,
+    flips: Flips | None = None,
+    charts: Mapping[str, Sequence[Chart]] | None = None,
 ) -> str:
     """The whole report as one HTML string."""
-    return "".join(_generate(summary, cases, title))
+    return "".join(_generate(summary, cases, title, flips, charts))
 
 
 def write_html(
     path: Path | str | os.PathLike[str],
     summary: Summary | Mapping[str, Any],
-    cases: Iterable[Mapping[str, Any]],
+    cases: Iterable[SampleText | Mapping[str, Any]],
     title: str | None = None,
+    flips: Flips | None = None,
+    charts: Mapping[str, Sequence[Chart]] | None = None,
 ) -> None:
     """Stream the report to `path` (written to a temporary file, then renamed)."""
     path = Path(path)
@@ -367,7 +319,7 @@ def write_html(
     tmp = path.with_name(path.name + ".tmp")
     try:
         with tmp.open("w", encoding="utf-8", newline="\n") as fh:
-            for chunk in _generate(summary, cases, title):
+            for chunk in _generate(summary, cases, title, flips, charts):
                 fh.write(chunk)
         os.replace(tmp, path)
     finally:

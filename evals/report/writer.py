@@ -8,64 +8,53 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from evals.report.explorer import Flips
 from evals.report.model import Summary, as_json
 from evals.report.summary import build_summary
 from evals.store import ResultStore
+from evals.store.rows import SampleText
 
-MAX_CASE_ROWS = 5000  # a browser stays responsive; the store keeps every sample
-
-
-Flips = Mapping[tuple[str, str, str, str, int], str]  # (suite, case, prompt, model, repeat)
-
-
-def _case_row(row: Any, flip: str | None) -> dict[str, Any]:
-    return {
-        "suite": row.suite,
-        "case_id": row.case_id,
-        "prompt": row.prompt,
-        "model": row.model,
-        "repeat": row.repeat,
-        "vars": row.vars,
-        "expect": row.expect,
-        "output": row.output,
-        "tool_calls": row.tool_calls,
-        "passed": None if row.error else bool(row.passed),
-        "score": row.score,
-        "grades": row.grades,
-        "error": row.error,
-        "finish_reason": row.finish_reason,
-        "latency_s": row.latency_s,
-        "prompt_tokens": row.prompt_tokens,
-        "cached_tokens": row.cached_tokens,
-        "completion_tokens": row.completion_tokens,
-        "reasoning_tokens": row.reasoning_tokens,
-        "cost_usd": row.cost_usd,
-        "cache_hit": row.cache_hit,
-        "flip": flip,
-    }
+MAX_CASE_ROWS = 250_000  # beyond this the page grows past what a browser opens quickly
 
 
 def case_rows(
     store: ResultStore, run_id: str, limit: int | None = None, flips: Flips | None = None
-) -> Iterator[dict[str, Any]]:
-    """Per-sample rows for the HTML report, streamed; with a limit, problems come first.
+) -> Iterator[SampleText]:
+    """The samples for the case explorer, streamed; with a limit, flipped samples
+    (a baseline comparison's "pass->fail" / "fail->pass"), then problems, come first."""
+    if limit is None:
+        yield from store.sample_texts(run_id)
+        return
 
-    With `flips` (a baseline comparison's "pass->fail" / "fail->pass" per sample),
-    the flipped samples come before everything else."""
-
-    def key(row: Any) -> tuple[str, str, str, str, int]:
+    def key(row: SampleText) -> tuple[str, str, str, str, int]:
         return (row.suite, row.case_id, row.prompt, row.model, row.repeat)
 
     shown = 0
     if flips:
-        for row in store.results(run_id):
-            if key(row) in flips and (limit is None or shown < limit):
+        for row in store.sample_texts(run_id):
+            if key(row) in flips and shown < limit:
                 shown += 1
-                yield _case_row(row, flips[key(row)])
-    rest = None if limit is None else max(limit - shown, 0)
-    for row in store.results(run_id, problems_first=limit is not None, limit=rest):
+                yield row
+    for row in store.sample_texts(run_id, problems_first=True, limit=max(limit - shown, 0)):
         if not flips or key(row) not in flips:
-            yield _case_row(row, None)
+            yield row
+
+
+def chart_samples(store: ResultStore, run_id: str, summary: Summary) -> dict[Any, Any]:
+    """Per row, the latencies, TTFTs and per-case outcomes its charts summarise."""
+    from evals.report.charts import RowSamples
+
+    samples = {}
+    for row in summary.rows:
+        found = RowSamples()
+        for outcome in store.sample_outcomes(run_id, row.suite, row.prompt, row.model):
+            if outcome.latency_s is not None:
+                found.latencies.append(outcome.latency_s)
+            if outcome.ttft_s is not None:
+                found.ttfts.append(outcome.ttft_s)
+            found.case_outcomes.setdefault(outcome.case_id, []).append(outcome.passed)
+        samples[(row.suite, row.prompt, row.model)] = found
+    return samples
 
 
 def write_summary_json(summary: Summary | Mapping[str, Any], path: Path) -> None:
@@ -73,27 +62,41 @@ def write_summary_json(summary: Summary | Mapping[str, Any], path: Path) -> None
     path.write_text(json.dumps(as_json(summary), indent=2) + "\n", encoding="utf-8")
 
 
+REPORTS = Path("reports")  # reports/<run_id>/index.html, and reports/index.html: the history
+
+
 def write_report(
     store: ResultStore,
     run_id: str,
-    out_dir: Path,
+    out_dir: Path | None = None,
     flips: Flips | None = None,
     score_ci: str | None = None,
 ) -> Summary:
     """Write `out_dir/summary.json` and `out_dir/index.html`; return the summary.
 
-    `flips` (from a baseline comparison) puts the samples that flipped first."""
+    Without `out_dir` the report goes to reports/<run_id>/ and the runs history,
+    reports/index.html, is written again beside it. `flips` (from a baseline
+    comparison) marks the samples that flipped, which the case explorer shows first."""
+    from evals.report.charts import suite_charts
+    from evals.report.history import write_history
     from evals.report.html import write_html
 
+    folder = out_dir or REPORTS / run_id
     summary = build_summary(store, run_id, score_ci)
-    write_summary_json(summary, out_dir / "summary.json")
+    write_summary_json(summary, folder / "summary.json")
+    run = store.run(run_id) or {}
+    rates = (run.get("config") or {}).get("price_rates") or {}
+    charts = suite_charts(as_json(summary), chart_samples(store, run_id, summary), rates)
     shown, limit = summary, None
     total = store.count_results(run_id)
     if total > MAX_CASE_ROWS:
         note = (
-            f"the cases table shows {MAX_CASE_ROWS:,} of {total:,} samples, errors and "
-            f"failures first; every sample is in {store.path} (table `results`)"
+            f"the case explorer holds {MAX_CASE_ROWS:,} of {total:,} samples, errors and "
+            f"failures first; every sample is in the store (`evals export {run_id}`)"
         )
         shown, limit = replace(summary, warnings=[*summary.warnings, note]), MAX_CASE_ROWS
-    write_html(out_dir / "index.html", shown, case_rows(store, run_id, limit, flips))
+    rows = case_rows(store, run_id, limit, flips)
+    write_html(folder / "index.html", shown, rows, flips=flips, charts=charts)
+    if out_dir is None:
+        write_history(store, REPORTS / "index.html")
     return summary

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evals.errors import InputError
 from evals.run.execute import QuietEvents, RunEvents, execute
 from evals.run.options import RunOptions
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from evals.store.base import ResultStore
 
 
 def run(
@@ -40,32 +47,62 @@ def run(
     return result.summary
 
 
-def load_summary(run_id: str, store_path: Path | None = None) -> Any:
-    """The summary of a stored run (`latest` for the newest), rebuilt from the store."""
+def load_summary(
+    run_id: str = "latest",
+    store: ResultStore | str | Path | None = None,
+    *,
+    store_path: str | Path | None = None,
+) -> Any:
+    """The summary of a stored run (`latest` for the newest), rebuilt from the store.
+
+    `store`: a store file, an open ResultStore (left open), or None for the default
+    (`$EVALS_HOME/evals.sqlite`); `store_path=` is the older name for a file.
+    """
     from evals.report.summary import build_summary
+
+    with _store(store, store_path) as opened:
+        return build_summary(opened, _resolve(opened, run_id)).to_json()
+
+
+def load_run(
+    run_id: str = "latest",
+    store: ResultStore | str | Path | None = None,
+    *,
+    store_path: str | Path | None = None,
+) -> pd.DataFrame:
+    """A stored run's results as a pandas DataFrame, one row per sample (`latest` for the
+    newest run; `store` as in `load_summary`).
+
+    The columns are those of `evals export` in its order (every stored field, `tags`
+    included); JSON columns (request, vars, expect, tool_calls, grades, tags) hold Python
+    objects; token counts are nullable Int64 (<NA> when the response had no usage);
+    `passed` is the nullable boolean (<NA> for a sample that errored, so `mean()` is the
+    accuracy over error-free samples); floats are float64 (NaN for unknown).
+    """
+    from evals.store.export import results_frame
+
+    with _store(store, store_path) as opened:
+        return results_frame(opened, _resolve(opened, run_id))
+
+
+@contextmanager
+def _store(
+    store: ResultStore | str | Path | None, store_path: str | Path | None
+) -> Iterator[ResultStore]:
+    """The store asked for; one opened here from a path is closed on exit."""
     from evals.store import open_store
 
-    store = open_store(store_path)
+    if store is not None and store_path is not None:
+        raise TypeError("give store or store_path, not both")
+    if store is not None and not isinstance(store, str | os.PathLike):
+        yield store
+        return
+    location = store if store is not None else store_path
+    opened = open_store(None if location is None else Path(location))
     try:
-        return build_summary(store, _resolve(store, run_id)).to_json()
+        yield opened
     finally:
-        store.close()
-
-
-def load_run(run_id: str, store_path: Path | None = None) -> Any:
-    """A stored run's results as a pandas DataFrame: one row per sample, every stored
-    field (JSON columns decoded), for notebooks: `load_run("latest").groupby("model")`."""
-    import pandas as pd
-
-    from evals.store import open_store
-    from evals.store.export import result_dict
-
-    store = open_store(store_path)
-    try:
-        rows = [result_dict(row) for row in store.results(_resolve(store, run_id))]
-    finally:
-        store.close()
-    return pd.DataFrame(rows)
+        opened.close()
 
 
 def _resolve(store: Any, run_id: str) -> str:
@@ -91,7 +128,7 @@ def regrade_run(run_id: str, store_path: Path | None = None) -> tuple[str, int]:
         suites = [load_suite(Path(path)) for path in config["suite_paths"]]
         profile = load_runner(Path(config["runner_path"]))
         count = regrade_session(profile, store, resolved, suites)
-        write_report(store, resolved, Path("reports") / resolved)
+        write_report(store, resolved)
     finally:
         store.close()
     return resolved, count

@@ -64,6 +64,7 @@ def raw_record(run_id: str, job: Job, response: Response) -> ResultRecord:
         grader_cost_usd=0.0,
         audio_s=response.audio_s,
         cluster=job.case.cluster,
+        tags=json.dumps(list(job.case.tags)),
     )
 
 

@@ -92,7 +92,7 @@ def execute(options: RunOptions, store: ResultStore, events: RunEvents) -> RunRe
     """Run (or resume) what `options` name; every result is in `store` as it arrives."""
     from evals.engine.budget import Budget
     from evals.pricing import PriceBook
-    from evals.report.writer import write_report, write_summary_json
+    from evals.report.writer import REPORTS, write_report, write_summary_json
     from evals.run.session import run_session
 
     if options.resume:
@@ -135,8 +135,7 @@ def execute(options: RunOptions, store: ResultStore, events: RunEvents) -> RunRe
         stop_reason = stop_reason or "failed"  # a run of errors measured nothing
     complete = store.count_results(run_id) == prepared.planned and stop_reason is None
     store.finish_run(run_id, now_iso(), complete, None if complete else stop_reason)
-    out_dir = options.out_dir or Path("reports") / run_id
-    summary = write_report(store, run_id, out_dir).to_json()
+    summary = write_report(store, run_id, options.out_dir).to_json()
     if options.summary_json:
         write_summary_json(summary, options.summary_json)
     return RunResult(
@@ -146,5 +145,5 @@ def execute(options: RunOptions, store: ResultStore, events: RunEvents) -> RunRe
         complete,
         None if complete else stop_reason,
         store.count_results(run_id),
-        out_dir,
+        options.out_dir or REPORTS / run_id,
     )

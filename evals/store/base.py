@@ -25,6 +25,7 @@ from evals.store.rows import (
     ResultRecord,
     ResultRow,
     SampleOutcome,
+    SampleText,
 )
 
 
@@ -114,6 +115,13 @@ class ResultStore(Protocol):
     ) -> Iterator[ResultRow]:
         """A run's samples by suite, prompt, model, then insertion; optionally errors,
         then failures, first."""
+        ...
+
+    def sample_texts(
+        self, run_id: str, problems_first: bool = False, limit: int | None = None
+    ) -> Iterator[SampleText]:
+        """The samples of `results` (same order), JSON columns as stored text: what the
+        report's case explorer embeds."""
         ...
 
     def answered_results(self, run_id: str) -> Iterator[ResultRow]:

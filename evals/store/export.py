@@ -1,13 +1,23 @@
 """`evals export`: a run's stored results as JSONL, CSV or Parquet, and JSONL read back.
 
-JSONL (the format `evals compare` reads as a baseline): the first line is
-`{"run": {run_id, suites, started_at, finished_at, complete, planned,
-stopped_reason, config, export_version}}`; every further line is one stored
-sample with every `ResultRow` field, its JSON columns (request, vars, expect,
-tool_calls, grades) as JSON values. CSV: a header of the same field names, one
-row per sample, JSON columns as JSON text (each row carries its run_id; the run
-itself is in `evals runs --json`). Parquet (needs pyarrow): the same columns as
-CSV, the run line as the file's `evals_run` metadata. Every writer streams.
+Every writer streams: results are read from the store's cursor and written as they
+come (Parquet: a row group per `_BATCH` results), so memory does not grow with the run.
+
+- JSONL (the format `evals compare` reads as a baseline): the first line is
+  `{"run": {run_id, suites, started_at, finished_at, complete, planned,
+  stopped_reason, config, export_version}}`; every further line is one stored
+  sample with every `ResultRow` field, its JSON columns (`JSON_FIELDS`: request,
+  vars, expect, tool_calls, grades, tags) as JSON values.
+- CSV: a header of the same field names, one row per sample, JSON columns as JSON
+  text, an empty cell for None, booleans as `True`/`False`, floats written exactly
+  (Python's shortest round-trip repr). Each row carries its run_id; the run itself
+  is in `evals runs --json`.
+- Parquet (needs pyarrow): the same columns, typed by `COLUMN_KINDS`: int64, float64,
+  bool, string, and JSON columns as JSON text (string); None is null. The run line
+  is the file's `evals_run` metadata (JSON text). A run without results gives a
+  valid file with the schema and no rows.
+
+`results_frame` gives the same columns as a pandas DataFrame (`evals.load_run`).
 """
 
 from __future__ import annotations
@@ -26,7 +36,7 @@ from evals.store.rows import ResultRow
 EXPORT_VERSION = 1
 FORMATS = ("jsonl", "csv", "parquet")
 FIELDS = tuple(field.name for field in fields(ResultRow))
-JSON_FIELDS = ("request", "vars", "expect", "tool_calls", "grades")
+JSON_FIELDS = ("request", "vars", "expect", "tool_calls", "grades", "tags")
 _RUN_KEYS = (
     "run_id",
     "suites",
@@ -37,7 +47,23 @@ _RUN_KEYS = (
     "stopped_reason",
     "config",
 )
-_BATCH = 1000  # rows per Parquet row group
+_BATCH = 1000  # rows per Parquet row group: what the Parquet writer holds at once
+
+
+def _kind(name: str, annotation: str) -> tuple[str, bool]:
+    """(int|float|bool|str|json, nullable) of a ResultRow field, from its annotation."""
+    if name in JSON_FIELDS:
+        return "json", True
+    types = [part.strip() for part in annotation.split("|")]
+    base = [part for part in types if part != "None"]
+    if len(base) == 1 and base[0] in ("int", "float", "bool", "str"):
+        return base[0], "None" in types
+    raise TypeError(f"ResultRow.{name}: {annotation} is not a scalar; add it to JSON_FIELDS")
+
+
+_KINDS = {field.name: _kind(field.name, str(field.type)) for field in fields(ResultRow)}
+COLUMN_KINDS = {name: kind for name, (kind, _) in _KINDS.items()}
+"""Each exported column's type: int, float, bool, str, or json (JSON text in CSV/Parquet)."""
 
 
 def run_header(store: ResultStore, run_id: str) -> dict[str, Any]:
@@ -54,6 +80,7 @@ def result_dict(row: ResultRow) -> dict[str, Any]:
 
 
 def _flat(row: ResultRow) -> dict[str, Any]:
+    """A result with its JSON columns as JSON text (None stays None): a CSV or Parquet row."""
     data = result_dict(row)
     for name in JSON_FIELDS:
         data[name] = None if data[name] is None else json.dumps(data[name], ensure_ascii=False)
@@ -71,6 +98,10 @@ def write_jsonl(store: ResultStore, run_id: str, out: IO[str]) -> int:
 
 
 def write_csv(store: ResultStore, run_id: str, out: IO[str]) -> int:
+    """A header of the field names, then one row per result; returns the number of results.
+
+    Open `out` with `newline=""` (the csv module writes its own line ends).
+    """
     run_header(store, run_id)  # the run must exist
     writer = csv.DictWriter(out, fieldnames=FIELDS)
     writer.writeheader()
@@ -82,6 +113,8 @@ def write_csv(store: ResultStore, run_id: str, out: IO[str]) -> int:
 
 
 def write_parquet(store: ResultStore, run_id: str, path: Path) -> int:
+    """The results as one Parquet file at `path`, a row group per `_BATCH` results;
+    returns the number of results. A file left half-written by an error is removed."""
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -91,36 +124,68 @@ def write_parquet(store: ResultStore, run_id: str, path: Path) -> int:
             "(or export --format jsonl or csv)"
         ) from None
     header = run_header(store, run_id)
-    schema = pa.schema(
-        [(name, _arrow_type(pa, name)) for name in FIELDS],
-        metadata={"evals_run": json.dumps(header, ensure_ascii=False)},
-    )
+    schema = arrow_schema(pa, header)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     count = 0
-    with pq.ParquetWriter(str(path), schema) as writer:
-        batch: list[dict[str, Any]] = []
-        for row in store.results(run_id):
-            batch.append(_flat(row))
-            if len(batch) == _BATCH:
-                writer.write_table(pa.Table.from_pylist(batch, schema=schema))
-                count += len(batch)
-                batch = []
-        if batch or not count:
-            writer.write_table(pa.Table.from_pylist(batch, schema=schema))
-            count += len(batch)
+    try:
+        with pq.ParquetWriter(str(path), schema) as writer:
+            columns: dict[str, list[Any]] = {name: [] for name in FIELDS}
+            for row in store.results(run_id):
+                for name, value in _flat(row).items():
+                    columns[name].append(value)
+                count += 1
+                if count % _BATCH == 0:
+                    writer.write_batch(pa.RecordBatch.from_pydict(columns, schema=schema))
+                    columns = {name: [] for name in FIELDS}
+            if count % _BATCH:
+                writer.write_batch(pa.RecordBatch.from_pydict(columns, schema=schema))
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
     return count
 
 
-_INTS = ("id", "repeat", "prompt_tokens", "cached_tokens", "completion_tokens")
-_INTS += ("reasoning_tokens", "attempts")
+_ARROW = {"int": "int64", "float": "float64", "bool": "bool_", "str": "string", "json": "string"}
 
 
-def _arrow_type(pa: Any, name: str) -> Any:
-    if name in _INTS:
-        return pa.int64()
-    if name in ("passed", "cache_hit"):
-        return pa.bool_()
-    types = {f.name: f.type for f in fields(ResultRow)}
-    return pa.float64() if "float" in str(types[name]) else pa.string()
+def arrow_schema(pa: Any, header: dict[str, Any] | None = None) -> Any:
+    """The Parquet schema of an export (`pa` is the pyarrow module); `header` as metadata."""
+    metadata = None if header is None else {"evals_run": json.dumps(header, ensure_ascii=False)}
+    return pa.schema(
+        [(name, getattr(pa, _ARROW[COLUMN_KINDS[name]])()) for name in FIELDS], metadata=metadata
+    )
+
+
+# pandas dtypes: nullable Int64/boolean where the store allows None, so a missing token
+# count stays <NA> instead of turning the column into floats
+_PANDAS = {
+    ("int", False): "int64",
+    ("int", True): "Int64",
+    ("float", False): "float64",
+    ("float", True): "float64",
+    ("bool", False): "bool",
+    ("bool", True): "boolean",
+    ("str", False): "object",
+    ("str", True): "object",
+    ("json", True): "object",
+}
+
+
+def results_frame(store: ResultStore, run_id: str) -> Any:
+    """A run's results as a pandas DataFrame: the export's columns in its order, JSON
+    columns as Python objects, ints as int64 (Int64 when nullable), `passed` as boolean
+    (<NA> for an error), floats as float64 (NaN for None), strings as str or None."""
+    import pandas as pd
+
+    run_header(store, run_id)  # the run must exist
+    columns: dict[str, list[Any]] = {name: [] for name in FIELDS}
+    for row in store.results(run_id):
+        for name in FIELDS:
+            columns[name].append(getattr(row, name))
+    return pd.DataFrame(
+        {name: pd.Series(values, dtype=_PANDAS[_KINDS[name]]) for name, values in columns.items()}
+    )
 
 
 @dataclass

@@ -12,7 +12,13 @@ import sqlite3
 from collections.abc import Iterator
 
 from evals.stats import percentile_of_sorted
-from evals.store.rows import GroupTotals, PairedCounts, SampleOutcome
+from evals.store.rows import (
+    SAMPLE_TEXT_COLUMNS,
+    GroupTotals,
+    PairedCounts,
+    SampleOutcome,
+    SampleText,
+)
 
 _GROUP_KEY = "run_id = ? AND suite = ? AND prompt = ? AND model = ?"
 _TIMING_COLUMNS = ("latency_s", "ttft_s", "tokens_per_s")
@@ -139,18 +145,41 @@ class ReportQueries:
                     counts[grade["type"]] = counts.get(grade["type"], 0) + 1
         return {name: sums[name] / counts[name] for name in sums}
 
+    def sample_texts(
+        self, run_id: str, problems_first: bool = False, limit: int | None = None
+    ) -> Iterator[SampleText]:
+        """A run's samples for the case explorer, in the order `results` gives them."""
+        order = "suite, prompt, model, id"
+        if problems_first:
+            order = f"(error IS NULL), COALESCE(passed, 0), {order}"
+        query = (
+            f"SELECT {', '.join(SAMPLE_TEXT_COLUMNS)} FROM results "
+            f"WHERE run_id = ? AND role = 'sample' ORDER BY {order}"
+        )
+        if limit is not None:
+            query += f" LIMIT {int(limit)}"
+        cursor = self.db.cursor()
+        cursor.row_factory = None  # plain tuples: the columns are named above
+        passed = SAMPLE_TEXT_COLUMNS.index("passed")
+        cache_hit = SAMPLE_TEXT_COLUMNS.index("cache_hit")
+        for values in cursor.execute(query, (run_id,)):
+            values = list(values)
+            values[passed] = None if values[passed] is None else bool(values[passed])
+            values[cache_hit] = bool(values[cache_hit])
+            yield SampleText(*values)
+
     def sample_outcomes(
         self, run_id: str, suite: str, prompt: str, model: str
     ) -> Iterator[SampleOutcome]:
         """The error-free samples of one row, ordered by case id then repeat."""
         rows = self.db.execute(
-            "SELECT case_id, repeat, passed, score, cluster, cost_usd, latency_s "
+            "SELECT case_id, repeat, passed, score, cluster, cost_usd, latency_s, ttft_s "
             f"FROM results WHERE {_GROUP_KEY} AND error IS NULL AND role = 'sample' "
             "ORDER BY case_id, repeat",
             (run_id, suite, prompt, model),
         )
-        for case_id, repeat, passed, score, cluster, cost, latency in rows:
-            yield SampleOutcome(case_id, repeat, bool(passed), score, cluster, cost, latency)
+        for case_id, repeat, passed, score, cluster, cost, latency, ttft in rows:
+            yield SampleOutcome(case_id, repeat, bool(passed), score, cluster, cost, latency, ttft)
 
     def paired_counts(
         self, run_id: str, suite: str, a: tuple[str, str], b: tuple[str, str]

@@ -50,6 +50,7 @@ class ResultRecord:
     audio_s: float | None = None
     role: str = "sample"
     cluster: str | None = None  # the case's `cluster:` (cases that are not independent)
+    tags: str = "[]"  # JSON list: the case's `tags:`
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,12 +93,13 @@ class ResultRow:
     audio_s: float | None
     role: str
     cluster: str | None
+    tags: list[str]
 
     @classmethod
     def from_db(cls, row: Mapping[str, Any]) -> ResultRow:
         """From a database row addressed by column name (sqlite3.Row, a dict row)."""
         data = {name: row[name] for name in _ROW_FIELDS}
-        for name in ("request", "vars", "expect", "grades"):
+        for name in ("request", "vars", "expect", "grades", "tags"):
             data[name] = json.loads(data[name])
         data["tool_calls"] = json.loads(data["tool_calls"]) if data["tool_calls"] else None
         data["passed"] = None if data["passed"] is None else bool(data["passed"])
@@ -106,6 +108,41 @@ class ResultRow:
 
 
 _ROW_FIELDS = tuple(field.name for field in fields(ResultRow))
+
+
+@dataclass(frozen=True, slots=True)
+class SampleText:
+    """A stored sample as the report's case explorer reads it: its JSON columns
+    (request, vars, expect, tool_calls, grades, tags) left as the stored text, so
+    100,000 of them are not decoded and encoded again only to be embedded."""
+
+    suite: str
+    case_id: str
+    prompt: str
+    model: str
+    repeat: int
+    request: str
+    vars: str
+    expect: str
+    output: str | None
+    tool_calls: str | None
+    finish_reason: str | None
+    prompt_tokens: int | None
+    cached_tokens: int | None
+    completion_tokens: int | None
+    reasoning_tokens: int | None
+    latency_s: float | None
+    ttft_s: float | None
+    cost_usd: float | None
+    error: str | None
+    passed: bool | None
+    score: float | None
+    grades: str
+    cache_hit: bool
+    tags: str
+
+
+SAMPLE_TEXT_COLUMNS = tuple(field.name for field in fields(SampleText))
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +199,7 @@ class SampleOutcome:
     cluster: str | None
     cost_usd: float | None
     latency_s: float | None
+    ttft_s: float | None = None  # streaming only
 
 
 @dataclass(frozen=True, slots=True)

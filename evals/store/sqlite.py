@@ -65,6 +65,7 @@ CREATE TABLE IF NOT EXISTS results (
     audio_s REAL,                  -- transcription: seconds of audio sent
     role TEXT NOT NULL DEFAULT 'sample', -- 'corpus': an embeddings suite's corpus cost
     cluster TEXT,                  -- the case's `cluster:`, when cases are not independent
+    tags TEXT NOT NULL DEFAULT '[]', -- JSON list: the case's `tags:`
     UNIQUE (run_id, suite, case_id, prompt, model, repeat)
 );
 CREATE INDEX IF NOT EXISTS results_group ON results (run_id, suite, prompt, model);
@@ -86,6 +87,7 @@ _ADDED_COLUMNS = {
         "audio_s": "REAL",
         "role": "TEXT NOT NULL DEFAULT 'sample'",
         "cluster": "TEXT",
+        "tags": "TEXT NOT NULL DEFAULT '[]'",
     },
     "runs": {"stopped_reason": "TEXT"},
 }

@@ -1,0 +1,421 @@
+"""`reports/index.html`: every run in the store, and per suite a trend of accuracy and
+of cost per 1,000 samples across runs, so that a regression over weeks is visible.
+
+Gathered through the store interface from SQL sums only: `runs()`, then one
+`groups(run_id)` per run. No result is read one by one, so a store of many
+100,000-result runs costs only SQLite's sums (about 0.25 s per 100,000 results).
+
+- Accuracy is passed / (samples - errors) with a plain Wilson interval per row and
+  run (the run report widens it for repeats and clusters; that needs per-case
+  queries, and plain Wilson keeps the history cheap and comparable run to run).
+  A drop whose intervals do not overlap the previous run's is a *regression*.
+- Cost is the stored per-token cost. A model on an endpoint billed per hour is
+  marked "hourly": its hourly share needs every result's timing
+  (evals.report.costing.RunCosting), so it is in the run's own report, not here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+
+from evals.pricing import hourly_endpoints
+from evals.report.header_view import duration_text, state_text
+from evals.report.html import fmt_pct, fmt_usd
+from evals.report.svg import PALETTE, figure_svg, new_figure
+from evals.stats import wilson_interval
+from evals.store import ResultStore
+
+__all__ = ["RunHistory", "RunLine", "Series", "SuiteTrend", "TrendPoint", "run_history"]
+__all__ += ["render_history", "write_history"]
+
+_MAX_TICKS = 12  # x labels shown per chart; more runs than this are labelled every k-th
+_WHISKER_RUNS = 24  # more runs than this: intervals as a band, lines without markers
+_LEGEND_CHARS = 34  # longer legend labels get a column of their own
+
+
+# --------------------------------------------------------------------------- gather
+
+
+@dataclass
+class RunLine:
+    """One run, as the history table shows it."""
+
+    run_id: str
+    started_at: str | None
+    finished_at: str | None
+    duration: str | None
+    complete: bool
+    state: str  # in words: "complete", "incomplete: stopped by the --max-cost budget", ...
+    suites: list[str]
+    models: list[str]
+    planned: int | None
+    samples: int
+    errors: int
+    passed: int
+    accuracy: float | None  # None when no sample got graded
+    cost_usd: float | None  # None when some result has no known price
+    spend_usd: float  # new money, as the engine recorded it
+    hourly_models: list[str]  # billed per hour: per-token cost shown (see module doc)
+    report_href: str | None  # "<run_id>/index.html", None when the id is no safe path
+
+
+@dataclass
+class TrendPoint:
+    """One (suite, prompt, model) row of one run."""
+
+    run_id: str
+    position: int  # index into the suite's runs, oldest first
+    complete: bool
+    samples: int
+    errors: int
+    passed: int
+    accuracy: float | None
+    ci_low: float | None
+    ci_high: float | None
+    cost_per_1k: float | None  # cost_usd / samples * 1000; None when unpriced
+    previous: TrendPoint | None = field(default=None, repr=False)  # last one with accuracy
+    change_pts: float | None = None  # accuracy change since `previous`, in points
+    regression: bool = False  # a drop whose Wilson intervals do not overlap
+    improvement: bool = False  # a rise whose intervals do not overlap
+
+
+@dataclass
+class Series:
+    """One model · prompt of a suite across the runs that have it, oldest first."""
+
+    prompt: str
+    model: str
+    hourly: bool
+    points: list[TrendPoint] = field(default_factory=list)
+
+    @property
+    def graded(self) -> list[TrendPoint]:
+        return [p for p in self.points if p.accuracy is not None]
+
+    @property
+    def priced(self) -> list[TrendPoint]:
+        return [p for p in self.points if p.cost_per_1k is not None]
+
+    @property
+    def cost_change(self) -> float | None:
+        """The latest cost per 1,000 less the previous priced run's (None if either lacks one)."""
+        priced = self.priced
+        if len(priced) < 2 or priced[-1] is not self.points[-1]:
+            return None
+        return priced[-1].cost_per_1k - priced[-2].cost_per_1k
+
+
+@dataclass
+class SuiteTrend:
+    suite: str
+    runs: list[RunLine]  # the runs with rows of this suite, oldest first
+    series: list[Series]
+
+
+@dataclass
+class RunHistory:
+    runs: list[RunLine]  # oldest first
+    suites: list[SuiteTrend]
+
+
+def _report_href(run_id: str) -> str | None:
+    if not run_id or run_id in (".", "..") or any(c in run_id for c in "/\\\x00"):
+        return None
+    return f"{quote(run_id, safe='')}/index.html"
+
+
+def _state(run: dict[str, Any]) -> str:
+    if not run.get("complete") and not run.get("finished_at"):
+        return "incomplete: not finished (still running, or stopped without a trace)"
+    return state_text(run)
+
+
+def run_history(store: ResultStore) -> RunHistory:
+    """Every run, oldest first, and per suite the trend of each model · prompt."""
+    lines: list[RunLine] = []
+    suites: dict[str, SuiteTrend] = {}
+    series: dict[tuple[str, str, str], Series] = {}
+    for run in reversed(store.runs()):  # runs() is newest first
+        config = run.get("config") or {}
+        hourly = hourly_endpoints(config)
+        groups = store.groups(run["run_id"])
+        samples = sum(g.samples or 0 for g in groups)
+        errors = sum(g.errors or 0 for g in groups)
+        passed = sum(g.passed or 0 for g in groups)
+        graded = samples - errors
+        unpriced = any(g.unpriced for g in groups)
+        models = [str(m.get("id")) for m in config.get("models") or [] if isinstance(m, dict)]
+        group_models = list(dict.fromkeys(g.model for g in groups))
+        line = RunLine(
+            run_id=run["run_id"],
+            started_at=run.get("started_at"),
+            finished_at=run.get("finished_at"),
+            duration=duration_text(run.get("started_at"), run.get("finished_at")),
+            complete=bool(run.get("complete")),
+            state=_state(run),
+            suites=[str(s) for s in run.get("suites") or []],
+            models=models or group_models,
+            planned=run.get("planned"),
+            samples=samples,
+            errors=errors,
+            passed=passed,
+            accuracy=passed / graded if graded else None,
+            cost_usd=None if unpriced else sum(g.cost_usd or 0.0 for g in groups),
+            spend_usd=sum(g.spend_usd or 0.0 for g in groups),  # == store.spent(run_id)
+            hourly_models=[m for m in group_models if m in hourly],
+            report_href=_report_href(run["run_id"]),
+        )
+        lines.append(line)
+        for g in groups:
+            if not g.samples:
+                continue  # corpus rows only: nothing was asked
+            trend = suites.setdefault(g.suite, SuiteTrend(g.suite, [], []))
+            if not trend.runs or trend.runs[-1] is not line:
+                trend.runs.append(line)
+            key = (g.suite, g.prompt, g.model)
+            if key not in series:
+                series[key] = Series(g.prompt, g.model, g.model in hourly)
+                trend.series.append(series[key])
+            series[key].hourly |= g.model in hourly
+            series[key].points.append(_point(line, len(trend.runs) - 1, g))
+    for s in series.values():
+        _mark_changes(s.points)
+    return RunHistory(lines, list(suites.values()))
+
+
+def _point(line: RunLine, position: int, g: Any) -> TrendPoint:
+    errors, passed = g.errors or 0, g.passed or 0
+    graded = g.samples - errors
+    low, high = wilson_interval(passed, graded) if graded else (None, None)
+    cost = None if g.unpriced else (g.cost_usd or 0.0)
+    per_1k = None if cost is None else cost / g.samples * 1000
+    accuracy = passed / graded if graded else None
+    return TrendPoint(
+        line.run_id, position, line.complete, g.samples, errors, passed, accuracy, low, high, per_1k
+    )
+
+
+def _mark_changes(points: list[TrendPoint]) -> None:
+    """Each point against the series' previous point that has an accuracy."""
+    previous: TrendPoint | None = None
+    for point in points:
+        if point.accuracy is None:
+            continue
+        if previous is not None:
+            point.previous = previous
+            point.change_pts = (point.accuracy - previous.accuracy) * 100
+            point.regression = point.ci_high < previous.ci_low
+            point.improvement = point.ci_low > previous.ci_high
+        previous = point
+
+
+# --------------------------------------------------------------------------- charts
+
+
+def _mpl_text(text: str, limit: int = 48) -> str:
+    """Literal text for matplotlib: an unescaped `$` pair would be mathtext (and may not
+    parse); the SVG writer escapes <, & and > itself."""
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    return text.replace("$", r"\$")
+
+
+def _tick(line: RunLine) -> str:
+    day = (line.started_at or "")[5:10] or "?"
+    short = line.run_id.rsplit("-", 1)[-1][:8]
+    return _mpl_text(f"{day}\n{short}", 24)
+
+
+def _style(index: int) -> dict[str, Any]:
+    dash = ("-", "--", ":", "-.")[(index // len(PALETTE)) % 4]  # colours first, then dashes
+    return {"color": PALETTE[index % len(PALETTE)], "linestyle": dash}
+
+
+def _x_axis(ax: Any, trend: SuiteTrend) -> None:
+    n = len(trend.runs)
+    step = max(1, math.ceil(n / _MAX_TICKS))
+    ticks = list(range(0, n, step))
+    ax.set_xticks(ticks, [_tick(trend.runs[i]) for i in ticks])
+    ax.set_xlim(-0.5, n - 0.5)
+    ax.set_xlabel("run (start date, id), oldest first")
+
+
+def _figure(labels: list[str]) -> tuple[Any, Any, int]:
+    """A figure tall enough for its legend: two columns, or one when a label is long."""
+    ncol = 2 if max(map(len, labels)) <= _LEGEND_CHARS else 1
+    fig, ax = new_figure(6.4, 2.6 + 0.2 * math.ceil(len(labels) / ncol))
+    return fig, ax, ncol
+
+
+def _finish(fig: Any, ax: Any, trend: SuiteTrend, ncol: int, label: str) -> str:
+    _x_axis(ax, trend)
+    pairs = sorted(zip(*ax.get_legend_handles_labels(), strict=True), key=lambda h: h[1] == _MARK)
+    fig.legend(*zip(*pairs, strict=True), loc="outside lower center", ncol=ncol, frameon=False)
+    return figure_svg(fig, label=label)
+
+
+def _name(s: Series) -> str:
+    return _mpl_text(f"{s.model} · {s.prompt}")
+
+
+def _offset(index: int, count: int) -> float:
+    """A small horizontal dodge so that whiskers of several series do not hide each other."""
+    return 0.0 if count < 2 else (index - (count - 1) / 2) * min(0.3 / count, 0.08)
+
+
+_MARK = "regression"
+
+
+def accuracy_chart(trend: SuiteTrend) -> str | None:
+    """Accuracy per run, one line per model · prompt; 95% intervals as whiskers, or as a
+    band once there are too many runs for whiskers (and markers) to stay readable."""
+    from matplotlib.ticker import PercentFormatter
+
+    plotted = [(i, s) for i, s in enumerate(trend.series) if s.graded]
+    if not plotted:
+        return None
+    dense = len(trend.runs) > _WHISKER_RUNS
+    dodge = 1 if dense else len(trend.series)
+    marks = [
+        (p.position + _offset(i, dodge), min(1.0, p.ci_high) + 0.06)
+        for i, s in plotted
+        for p in s.points
+        if p.regression
+    ]
+    fig, ax, ncol = _figure([_name(s) for _, s in plotted] + ([_MARK] if marks else []))
+    for i, s in plotted:
+        pts = s.graded
+        x = [p.position + _offset(i, dodge) for p in pts]
+        y = [p.accuracy for p in pts]
+        style = _style(i)
+        if dense:
+            ax.plot(x, y, linewidth=1.3, label=_name(s), **style)
+            low, high = [p.ci_low for p in pts], [p.ci_high for p in pts]
+            ax.fill_between(x, low, high, color=style["color"], alpha=0.12, linewidth=0)
+        else:
+            err = [[p.accuracy - p.ci_low for p in pts], [p.ci_high - p.accuracy for p in pts]]
+            ax.errorbar(
+                x, y, yerr=err, marker="o", markersize=4, linewidth=1.3, elinewidth=0.8,
+                capsize=2, label=_name(s), **style,
+            )  # fmt: skip
+        hollow = [(xx, p.accuracy) for xx, p in zip(x, pts, strict=True) if not p.complete]
+        for hx, hy in hollow:  # an incomplete run
+            ax.plot(hx, hy, "o", ms=4.5, mfc="white", mec=style["color"], zorder=3)
+    if marks:
+        ax.plot(
+            *zip(*marks, strict=True), "v", color="#cf222e", markersize=7, label=_MARK, zorder=3
+        )
+    ax.set_ylim(-0.03, 1.12)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_ylabel("accuracy (95% CI)")
+    label = f"{trend.suite}: accuracy per run, 95% Wilson intervals"
+    return _finish(fig, ax, trend, ncol, label)
+
+
+def cost_chart(trend: SuiteTrend) -> str | None:
+    """Cost per 1,000 samples per run, one line per model · prompt."""
+    from matplotlib.ticker import FuncFormatter
+
+    plotted = [(i, s) for i, s in enumerate(trend.series) if s.priced]
+    if not plotted:
+        return None
+    fig, ax, ncol = _figure([_name(s) for _, s in plotted])
+    for i, s in plotted:
+        pts = s.priced
+        ax.plot(
+            [p.position for p in pts], [p.cost_per_1k for p in pts], linewidth=1.3,
+            marker="" if len(trend.runs) > _WHISKER_RUNS else "o", markersize=4,
+            label=_name(s), **_style(i),
+        )  # fmt: skip
+    ax.set_ylim(bottom=0)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: _mpl_text(fmt_usd(v) or "")))
+    ax.set_ylabel("cost per 1,000 samples")
+    label = f"{trend.suite}: cost per 1,000 samples per run"
+    return _finish(fig, ax, trend, ncol, label)
+
+
+# --------------------------------------------------------------------------- render
+
+
+def _ci(p: TrendPoint | None) -> str | None:
+    if p is None or p.ci_low is None or p.ci_high is None:
+        return None
+    return f"[{p.ci_low * 100:.1f}–{p.ci_high * 100:.1f}]"
+
+
+def _signed(value: float | None) -> str | None:
+    """A change in points: "+12.5 pts", "−100.0 pts", "±0.0 pts"."""
+    if value is None:
+        return None
+    text = f"{abs(value):.1f}"
+    sign = "±" if float(text) == 0 else ("+" if value > 0 else "−")
+    return f"{sign}{text} pts"
+
+
+def _cost_change(value: float | None) -> str | None:
+    text = None if value is None else fmt_usd(abs(value))
+    if text is None or text == "$0.00":
+        return None if text is None else "±0"
+    return ("+" if value > 0 else "−") + text
+
+
+_ENV = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(str(Path(__file__).resolve().parent / "templates")),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+_ENV.filters.update(pct=fmt_pct, usd=fmt_usd, ci=_ci, pts=_signed, cost_change=_cost_change)
+
+
+def render_history(history: RunHistory, folder: Path) -> str:
+    """The page; `folder` is where it will live (run report links are checked there)."""
+    reported = {
+        line.run_id
+        for line in history.runs
+        if line.report_href and (folder / line.run_id / "index.html").is_file()
+    }
+    suites = [
+        {
+            "trend": t,
+            "accuracy_svg": accuracy_chart(t),
+            "cost_svg": cost_chart(t),
+            "styles": [_style(i) for i in range(len(t.series))],
+            "regressions": sorted(
+                ((s, p) for s in t.series for p in s.points if p.regression),
+                key=lambda pair: -pair[1].position,
+            ),
+        }
+        for t in history.suites
+    ]
+    template = _ENV.get_template("history.html.j2")
+    return template.render(
+        runs=list(reversed(history.runs)),
+        reported=reported,
+        suites=suites,
+        generated_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+    )
+
+
+def write_history(store: ResultStore, path: Path) -> Path:
+    """Write the history page to `path` (a temporary file, then renamed) and return it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = render_history(run_history(store), path.parent)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # two writers never share one
+    try:
+        tmp.write_text(text, encoding="utf-8", newline="\n")
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
