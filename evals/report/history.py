@@ -387,8 +387,9 @@ def render_history(history: RunHistory, folder: Path) -> str:
     suites = [
         {
             "trend": t,
-            "accuracy_svg": accuracy_chart(t),
-            "cost_svg": cost_chart(t),
+            # a trend needs two runs: one run's figures are in its table row and report
+            "accuracy_svg": accuracy_chart(t) if len(t.runs) > 1 else None,
+            "cost_svg": cost_chart(t) if len(t.runs) > 1 else None,
             "styles": [_style(i) for i in range(len(t.series))],
             "regressions": sorted(
                 ((s, p) for s in t.series for p in s.points if p.regression),
