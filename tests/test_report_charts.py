@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from evals.report.charts import Chart, RowSamples, cost_split, suite_charts
+from evals.pricing.split import cost_split
+from evals.report.charts import Chart, RowSamples, suite_charts
 from tests.helpers import REPO
 
 SVG = "{http://www.w3.org/2000/svg}"

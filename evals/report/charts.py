@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from evals.pricing.split import cost_split
 from evals.report.svg import PALETTE, figure_svg, house_style, new_figure
 
 if TYPE_CHECKING:
@@ -47,34 +48,6 @@ class Chart:
     title: str
     caption: str  # one plain sentence: how to read it (plain text: the template escapes it)
     svg: str
-
-
-def cost_split(row: Mapping[str, Any], rates: Mapping[str, Any] | None) -> dict[str, float] | None:
-    """A row's USD by what it paid for, so a chart can show where the money goes.
-
-    Rates are USD per 1M tokens. Cached tokens are part of prompt tokens and reasoning
-    tokens part of completion tokens (billed as output). An hourly endpoint's cost is
-    not per token: it is one "hourly" part. None when the split cannot be priced.
-    """
-    if row.get("cost_basis") == "hourly":
-        cost = row.get("cost_usd")
-        return None if cost is None else {"hourly": float(cost)}
-    if rates is None or rates.get("input") is None or rates.get("output") is None:
-        return None
-    input_rate = float(rates["input"])
-    output_rate = float(rates["output"])
-    cached_rate = rates.get("cached_input")
-    cached_rate = input_rate if cached_rate is None else float(cached_rate)
-    prompt = row.get("prompt_tokens") or 0
-    cached = row.get("cached_tokens") or 0
-    completion = row.get("completion_tokens") or 0
-    reasoning = row.get("reasoning_tokens") or 0
-    return {
-        "input": max(prompt - cached, 0) * input_rate / 1e6,
-        "cached input": cached * cached_rate / 1e6,
-        "output": max(completion - reasoning, 0) * output_rate / 1e6,
-        "reasoning": reasoning * output_rate / 1e6,
-    }
 
 
 def suite_charts(
