@@ -44,9 +44,11 @@ def decision_views(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
                     "significant": bool(c.get("significant")),
                 }
             )
+        comparisons.sort(key=lambda c: not c["significant"])  # what differs first (stable)
         views.append(
             {
                 "suite": str(suite),
+                "differ": sum(c["significant"] for c in comparisons),
                 "recommendation": str(decision.get("recommendation") or ""),
                 "pareto": [_row_name(r) for r in decision.get("pareto") or []],
                 "comparisons": comparisons,
