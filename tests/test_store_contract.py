@@ -418,6 +418,32 @@ def test_results_order_roles_and_limit(backend: ResultStore) -> None:
     assert len(list(backend.results("r1", problems_first=True, limit=2))) == 2
 
 
+def test_sample_texts_are_the_results_with_json_as_stored(backend: ResultStore) -> None:
+    _one_group(backend)
+    backend.add_result(record("b", suite="a-suite", tags=json.dumps(["x", "y"]), cache_hit=True))
+    rows = list(backend.results("r1"))
+    texts = list(backend.sample_texts("r1"))
+    assert [(t.suite, t.case_id, t.repeat) for t in texts] == [
+        (r.suite, r.case_id, r.repeat) for r in rows
+    ]  # the same samples in the same order (no corpus row)
+    first = texts[0]
+    assert isinstance(first.request, str) and isinstance(first.grades, str)
+    assert json.loads(first.tags) == ["x", "y"] and first.cache_hit is True
+    for text, row in zip(texts, rows, strict=True):
+        for name in ("request", "vars", "expect", "grades", "tags"):
+            assert json.loads(getattr(text, name)) == getattr(row, name)
+        assert (text.passed, text.error, text.output) == (row.passed, row.error, row.output)
+        assert (text.latency_s, text.ttft_s, text.cost_usd) == (
+            row.latency_s,
+            row.ttft_s,
+            row.cost_usd,
+        )
+    problems = [(t.case_id, t.repeat) for t in backend.sample_texts("r1", problems_first=True)]
+    assert problems[:2] == [("c2", 0), ("c1", 1)]  # the error, then the failure
+    assert len(list(backend.sample_texts("r1", problems_first=True, limit=2))) == 2
+    assert [row.tags for row in rows][0] == ["x", "y"]  # a row's tags are decoded too
+
+
 # --------------------------------------------------------------------------- grading apart
 
 
