@@ -187,7 +187,7 @@ class _Rows:
     def __init__(self, flips: Flips) -> None:
         self.flips = flips
         self.intern = StringTable()
-        self.messages: dict[tuple[str, str, str, str], int] = {}  # repeats share a request
+        self.last_request: tuple[str, int | None] = ("", None)  # repeats often come in a row
         self.tags: dict[str, list[int | None]] = {}
         self.expects: dict[str, int | None] = {}
 
@@ -195,10 +195,11 @@ class _Rows:
         """One sample as the explorer's array, in COLUMNS order."""
         intern = self.intern
         key = (s.suite, s.case_id, s.prompt, s.model)
-        messages = self.messages.get(key)
-        if messages is None:
-            pairs = message_pairs(json.loads(s.request))
-            messages = self.messages[key] = intern(_compact(pairs))
+        if self.last_request[0] == s.request:
+            messages = self.last_request[1]
+        else:
+            messages = intern(_compact(message_pairs(json.loads(s.request))))
+            self.last_request = (s.request, messages)
         tags = self.tags.get(s.tags)
         if tags is None:
             tags = self.tags[s.tags] = [intern(str(t)) for t in json.loads(s.tags) or ()]

@@ -47,12 +47,14 @@ def chart_samples(store: ResultStore, run_id: str, summary: Summary) -> dict[Any
     samples = {}
     for row in summary.rows:
         found = RowSamples()
+        repeated = row.repeats > 1  # per-case outcomes feed only the consistency chart
         for outcome in store.sample_outcomes(run_id, row.suite, row.prompt, row.model):
             if outcome.latency_s is not None:
                 found.latencies.append(outcome.latency_s)
             if outcome.ttft_s is not None:
                 found.ttfts.append(outcome.ttft_s)
-            found.case_outcomes.setdefault(outcome.case_id, []).append(outcome.passed)
+            if repeated:
+                found.case_outcomes.setdefault(outcome.case_id, []).append(outcome.passed)
         samples[(row.suite, row.prompt, row.model)] = found
     return samples
 
