@@ -86,7 +86,7 @@ def test_report_rebuilds_from_the_store_and_renders_in_a_browser(runs) -> None:
 
     with chromium() as driver:
         driver.get((tmp / "rebuilt" / "index.html").as_uri())
-        rows = driver.find_elements(By.CSS_SELECTOR, "#comparison tbody tr")
+        rows = driver.find_elements(By.CSS_SELECTOR, "table.comparison tbody tr")
         assert len(rows) == len(summary["rows"])
         cases = driver.find_elements(By.CSS_SELECTOR, "#cases tbody tr[data-status]")
         assert len(cases) == sum(row["samples"] for row in summary["rows"])

@@ -406,7 +406,16 @@ def _close_case(driver: Any) -> None:
 def test_browser_comparison_table(page: Any) -> None:
     from selenium.webdriver.common.by import By
 
-    rows = page.find_elements(By.CSS_SELECTOR, "#comparison tbody tr")
+    # one suite: one section, one table, no Suite column (the heading names the suite)
+    [section] = page.find_elements(By.CSS_SELECTOR, "section.suite")
+    assert section.get_attribute("data-suite") == "arithmetic"
+    assert section.find_element(By.TAG_NAME, "h2").text == "arithmetic"
+    assert page.find_elements(By.CSS_SELECTOR, "nav.contents") == []  # no contents for one
+    [table] = page.find_elements(By.CSS_SELECTOR, "table.comparison")
+    assert _headers(table)[:3] == ["Prompt", "Model", "Accuracy [95% CI]"]
+    assert "Suite" not in _headers(table)
+    assert not any(h.startswith("pass@") for h in _headers(table))  # no repeats
+    rows = section.find_elements(By.CSS_SELECTOR, "table.comparison tbody tr")
     assert len(rows) == len(ROWS)
     for tr, row in zip(rows, ROWS, strict=True):
         assert tr.get_attribute("data-model") == row["model"]
@@ -446,7 +455,9 @@ def test_browser_header_and_notice(page: Any) -> None:
 def test_browser_decisions(page: Any) -> None:
     from selenium.webdriver.common.by import By
 
-    section = page.find_element(By.ID, "decisions")
+    suite = page.find_element(By.CSS_SELECTOR, 'section.suite[data-suite="arithmetic"]')
+    [section] = suite.find_elements(By.CSS_SELECTOR, ".decision")
+    assert page.find_elements(By.CSS_SELECTOR, ".decision") == [section]
     text = section.find_element(By.CSS_SELECTOR, ".recommendation").text
     assert text == f"Recommendation: not enough cases to tell {GPT} (terse) from {MALICIOUS}"
     rows = section.find_elements(By.CSS_SELECTOR, "table.comparisons tbody tr")
@@ -638,9 +649,9 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     folder = tmp_path_factory.mktemp("reports")
     with chromium() as driver:
 
-        def load(summary: dict[str, Any], name: str, cases: Any = None) -> Any:
+        def load(summary: dict[str, Any], name: str, cases: Any = None, charts: Any = None) -> Any:
             path = folder / f"{name}.html"
-            write_html(path, summary, make_cases() if cases is None else cases)
+            write_html(path, summary, make_cases() if cases is None else cases, charts=charts)
             driver.get(path.as_uri())
             _no_console_errors(driver)
             return driver
@@ -702,17 +713,43 @@ def test_header_state_words(reason: str | None, words: str) -> None:
     assert f'<dd id="run-state">{words} · ' in html
 
 
-def _sorted_models(driver: Any, header: str) -> tuple[list[str], str | None]:
+def _headers(table: Any) -> list[str]:
     from selenium.webdriver.common.by import By
 
+    return [th.text for th in table.find_elements(By.CSS_SELECTOR, "thead tr:last-child th")]
+
+
+def _suite_table(driver: Any, suite: str | None = None) -> Any:
+    """The comparison table of `suite`'s section; without a suite, the page's only one."""
+    from selenium.webdriver.common.by import By
+
+    if suite is None:
+        [table] = driver.find_elements(By.CSS_SELECTOR, "table.comparison")
+        return table
+    return driver.find_element(
+        By.CSS_SELECTOR, f'section.suite[data-suite="{suite}"] table.comparison'
+    )
+
+
+def _models(table: Any) -> list[str]:
+    from selenium.webdriver.common.by import By
+
+    return [r.get_attribute("data-model") for r in table.find_elements(By.CSS_SELECTOR, "tbody tr")]
+
+
+def _sorted_models(
+    driver: Any, header: str, suite: str | None = None
+) -> tuple[list[str], str | None]:
+    from selenium.webdriver.common.by import By
+
+    table = _suite_table(driver, suite)
     [th] = [
         th
-        for th in driver.find_elements(By.CSS_SELECTOR, "#comparison thead tr:last-child th")
+        for th in table.find_elements(By.CSS_SELECTOR, "thead tr:last-child th")
         if th.text == header
     ]
     th.click()
-    rows = driver.find_elements(By.CSS_SELECTOR, "#comparison tbody tr")
-    return [r.get_attribute("data-model") for r in rows], th.get_attribute("aria-sort")
+    return _models(table), th.get_attribute("aria-sort")
 
 
 def test_browser_sort(browser: Any) -> None:
@@ -726,12 +763,13 @@ def test_browser_sort(browser: Any) -> None:
     assert _sorted_models(driver, "Total") == (["m-c", "m-b", "m-a", "m-d"], "descending")
     assert _sorted_models(driver, "Model") == (["m-a", "m-b", "m-c", "m-d"], "ascending")
     assert _sorted_models(driver, "Model") == (["m-d", "m-c", "m-b", "m-a"], "descending")
-    sorted_by = driver.find_elements(By.CSS_SELECTOR, "#comparison th[aria-sort]")
+    sorted_by = driver.find_elements(By.CSS_SELECTOR, "th[aria-sort]")
     assert [th.text for th in sorted_by] == ["Model"]  # one column at a time
     assert _sorted_models(driver, "Accuracy [95% CI]")[0] == ["m-d", "m-b", "m-c", "m-a"]
-    cell = driver.find_element(By.CSS_SELECTOR, '#comparison tr[data-model="m-c"] td.p95')
+    table = _suite_table(driver)
+    cell = table.find_element(By.CSS_SELECTOR, 'tr[data-model="m-c"] td.p95')
     assert cell.get_attribute("data-sort") == "0.5"
-    unknown = driver.find_element(By.CSS_SELECTOR, '#comparison tr[data-model="m-d"] td.p95')
+    unknown = table.find_element(By.CSS_SELECTOR, 'tr[data-model="m-d"] td.p95')
     assert unknown.get_attribute("data-sort") is None
     _no_console_errors(driver)
 
@@ -739,7 +777,7 @@ def test_browser_sort(browser: Any) -> None:
 def _best_models(driver: Any) -> list[str]:
     from selenium.webdriver.common.by import By
 
-    rows = driver.find_elements(By.CSS_SELECTOR, "#comparison tbody tr")
+    rows = _suite_table(driver).find_elements(By.CSS_SELECTOR, "tbody tr")
     return [
         r.get_attribute("data-model")
         for r in rows
@@ -783,6 +821,232 @@ def test_browser_best_badge_only_when_supported(browser: Any) -> None:
     old = {k: v for k, v in unsupported.items() if k != "per_suite"}
     assert _best_models(browser(old, "best-old")) == ["m-a"]
     _no_console_errors(browser(supported, "best-yes"))
+
+
+# --------------------------------------------------------------------------- per-suite sections
+
+
+def _reading(model: str, **kw: Any) -> dict[str, Any]:
+    return _row(model, suite="reading", **kw)
+
+
+def _repeated(k: int, at_1: float | None, at_k: float | None) -> dict[str, Any]:
+    """Four cases, each sampled k times."""
+    return {
+        "repeats": k,
+        "samples": 4 * k,
+        "pass_at_1": at_1,
+        "pass_at_k": at_k,
+        "pass_at_k_cases": 4,
+    }
+
+
+# Three suites, rows interleaved: "reading" (repeated three times) listed first, then
+# "arithmetic"; "misc" is not in the summary's suites, so its section comes last.
+MULTI_ROWS = [
+    _row("m-b", passed=2, accuracy=0.5, latency_p95_s=3.0),
+    _reading("r-x", passed=9, accuracy=0.75, latency_p95_s=1.0, **_repeated(3, 0.75, 0.9375)),
+    _row("m-a", passed=4, accuracy=1.0, latency_p95_s=10.0),
+    _row("x-1", suite="misc", passed=1, accuracy=0.25, latency_p95_s=2.0),
+    _reading("r-y", passed=3, accuracy=0.25, latency_p95_s=0.2, **_repeated(3, 0.25, 0.578125)),
+    _reading("r-z", passed=0, accuracy=None, latency_p95_s=5.0, **_repeated(3, None, None)),
+    _row("m-d", passed=1, accuracy=0.25, latency_p95_s=0.5),
+]
+MULTI_ORDER = ["reading", "arithmetic", "misc"]
+MULTI: dict[str, Any] = {
+    **SUMMARY,
+    "suites": ["reading", "arithmetic"],
+    "rows": MULTI_ROWS,
+    "per_suite": {
+        "arithmetic": {
+            "comparisons": [_cmp("m-a", "m-b", True), _cmp("m-a", "m-d", False)],
+            "pareto": [{"prompt": "terse", "model": "m-a"}],
+            "recommendation": "arithmetic: m-a",
+        },
+        "reading": {
+            "comparisons": [_cmp("r-x", "r-y", True)],
+            "pareto": [],
+            "recommendation": "reading: r-x",
+        },
+    },
+}
+
+
+def _chart(suite: str, kind: str) -> Any:
+    from evals.report.charts import Chart
+
+    svg = f'<svg width="10" height="10"><title>{kind}</title></svg>'
+    return Chart(suite, kind, f"{kind} of {suite}", f"how to read {suite}'s {kind}", svg)
+
+
+MULTI_CHARTS = {
+    "reading": [_chart("reading", "accuracy_cost"), _chart("reading", "consistency")],
+    "arithmetic": [_chart("arithmetic", "latency")],
+}
+
+
+def _sections(driver: Any) -> list[Any]:
+    from selenium.webdriver.common.by import By
+
+    return driver.find_elements(By.CSS_SELECTOR, "section.suite")
+
+
+def test_browser_one_section_per_suite(browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver = browser(MULTI, "multi", charts=MULTI_CHARTS)
+    sections = _sections(driver)
+    assert [s.get_attribute("data-suite") for s in sections] == MULTI_ORDER
+    assert [s.find_element(By.TAG_NAME, "h2").text for s in sections] == MULTI_ORDER
+    ids = driver.execute_script("return Array.from(document.querySelectorAll('[id]'), e => e.id)")
+    assert len(ids) == len(set(ids))  # every id once
+    # the contents line links each section, in order, then the cases
+    links = driver.find_elements(By.CSS_SELECTOR, "nav.contents a")
+    assert [a.text for a in links] == [*MULTI_ORDER, "Cases"]
+    assert [a.get_attribute("href").split("#")[1] for a in links] == [
+        *(s.get_attribute("id") for s in sections),
+        "explorer",
+    ]
+    for section, suite in zip(sections, MULTI_ORDER, strict=True):
+        # the table holds exactly this suite's rows, in the summary's order
+        [table] = section.find_elements(By.CSS_SELECTOR, "table.comparison")
+        got = [
+            (
+                tr.get_attribute("data-suite"),
+                tr.get_attribute("data-prompt"),
+                tr.get_attribute("data-model"),
+            )
+            for tr in table.find_elements(By.CSS_SELECTOR, "tbody tr")
+        ]
+        assert got == [
+            (r["suite"], r["prompt"], r["model"]) for r in MULTI_ROWS if r["suite"] == suite
+        ]
+        assert "Suite" not in _headers(table)
+        # the group row spans exactly the columns, and every row fills them
+        spans = driver.execute_script(
+            "var t = arguments[0], h = t.tHead.rows;"
+            "return [Array.from(h[0].cells).reduce((n, c) => n + c.colSpan, 0),"
+            " h[h.length - 1].cells.length, Array.from(t.tBodies[0].rows, r => r.cells.length)];",
+            table,
+        )
+        assert spans[0] == spans[1] and set(spans[2]) == {spans[1]}
+        # then its decisions, then its charts: the section's parts in that order
+        parts = [e.get_attribute("class") for e in section.find_elements(By.XPATH, "./*")]
+        decided = suite in MULTI["per_suite"]
+        charted = suite in MULTI_CHARTS
+        assert parts == [
+            "", "scroll", *(["decision"] if decided else []), *(["suite-charts"] if charted else [])
+        ]  # fmt: skip
+        if decided:
+            text = section.find_element(By.CSS_SELECTOR, ".decision .recommendation").text
+            assert text == f"Recommendation: {MULTI['per_suite'][suite]['recommendation']}"
+            rows = section.find_elements(By.CSS_SELECTOR, "table.comparisons tbody tr")
+            assert len(rows) == len(MULTI["per_suite"][suite]["comparisons"])
+        figures = section.find_elements(By.CSS_SELECTOR, "div.charts figure.chart")
+        assert [f.get_attribute("data-kind") for f in figures] == [
+            c.kind for c in MULTI_CHARTS.get(suite, [])
+        ]
+        for figure, chart in zip(figures, MULTI_CHARTS.get(suite, []), strict=True):
+            assert figure.find_element(By.CSS_SELECTOR, ".caption").text == chart.caption
+    # "best" where the statistics support it: r-x beats every other scored reading row;
+    # m-a beats m-b but is not shown to beat m-d, so arithmetic has none
+    best = driver.find_elements(By.CSS_SELECTOR, "section.suite tr:has(.mark.best)")
+    assert [(tr.get_attribute("data-suite"), tr.get_attribute("data-model")) for tr in best] == [
+        ("reading", "r-x")
+    ]
+    _no_console_errors(driver)
+
+
+def test_browser_sorting_one_suite_leaves_the_others(browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver = browser(MULTI, "multi-sort")
+    before = {suite: _models(_suite_table(driver, suite)) for suite in MULTI_ORDER}
+    assert before["arithmetic"] == ["m-b", "m-a", "m-d"]
+
+    assert _sorted_models(driver, "p95", "reading") == (["r-y", "r-x", "r-z"], "ascending")
+    assert _models(_suite_table(driver, "arithmetic")) == before["arithmetic"]
+    assert _models(_suite_table(driver, "misc")) == before["misc"]
+    for suite in ("arithmetic", "misc"):
+        assert _suite_table(driver, suite).find_elements(By.CSS_SELECTOR, "th[aria-sort]") == []
+
+    # sorting another table keeps this one as it was sorted, header mark included
+    assert _sorted_models(driver, "Model", "arithmetic") == (["m-a", "m-b", "m-d"], "ascending")
+    assert _models(_suite_table(driver, "reading")) == ["r-y", "r-x", "r-z"]
+    sorted_by = _suite_table(driver, "reading").find_elements(By.CSS_SELECTOR, "th[aria-sort]")
+    assert [(th.text, th.get_attribute("aria-sort")) for th in sorted_by] == [("p95", "ascending")]
+    assert _sorted_models(driver, "p95", "reading") == (["r-z", "r-x", "r-y"], "descending")
+    assert _models(_suite_table(driver, "arithmetic")) == ["m-a", "m-b", "m-d"]
+    _no_console_errors(driver)
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:.1f}%"
+
+
+def test_browser_pass_at_k_only_where_repeated(browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver = browser(MULTI, "multi-pass-k")
+    for suite in ("arithmetic", "misc"):  # no repeats: no column
+        table = _suite_table(driver, suite)
+        assert not any(h.startswith("pass@") for h in _headers(table))
+        assert table.find_elements(By.CSS_SELECTOR, "td.pass-k") == []
+    table = _suite_table(driver, "reading")
+    assert _headers(table)[2:5] == ["Accuracy [95% CI]", "pass@3", "Passed"]
+    reading = [r for r in MULTI_ROWS if r["suite"] == "reading"]
+    for row in reading:
+        cell = table.find_element(By.CSS_SELECTOR, f'tr[data-model="{row["model"]}"] td.pass-k')
+        if row["pass_at_k"] is None:
+            assert cell.text == "—"
+            assert cell.get_attribute("data-sort") is None
+            continue
+        assert cell.text == _pct(row["pass_at_k"])
+        assert float(cell.get_attribute("data-sort")) == row["pass_at_k"]
+        title = cell.get_attribute("title")
+        assert "pass@3" in title and f"pass@1 {_pct(row['pass_at_1'])}" in title
+        assert f"over {row['pass_at_k_cases']} cases" in title
+    # numerically, unknown last either way
+    assert _sorted_models(driver, "pass@3", "reading") == (["r-y", "r-x", "r-z"], "ascending")
+    assert _sorted_models(driver, "pass@3", "reading") == (["r-x", "r-y", "r-z"], "descending")
+    _no_console_errors(driver)
+
+
+def test_browser_pass_at_k_rows_differ_in_k(browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    rows = [
+        _reading("r-3", accuracy=0.5, **_repeated(3, 0.5, 0.8)),
+        _reading("r-5", accuracy=0.4, **_repeated(5, 0.4, 0.9)),
+        _reading("r-1", accuracy=0.6),  # not repeated
+    ]
+    driver = browser({**SUMMARY, "suites": ["reading"], "rows": rows, "per_suite": {}}, "mixed-k")
+    table = _suite_table(driver, "reading")
+    assert "pass@k" in _headers(table)
+    cells = {
+        tr.get_attribute("data-model"): tr.find_element(By.CSS_SELECTOR, "td.pass-k")
+        for tr in table.find_elements(By.CSS_SELECTOR, "tbody tr")
+    }
+    for row in rows[:2]:
+        cell = cells[row["model"]]
+        assert cell.text == _pct(row["pass_at_k"])
+        assert cell.get_attribute("title").startswith(f"pass@{row['repeats']}:")
+    assert cells["r-1"].text == "—"
+    assert cells["r-1"].find_element(By.CSS_SELECTOR, ".na").get_attribute("title") == (
+        "not repeated"
+    )
+    assert _sorted_models(driver, "pass@k", "reading")[0] == ["r-3", "r-5", "r-1"]
+    _no_console_errors(driver)
+
+
+def test_sections_escape_suite_names() -> None:
+    rows = [_row(GPT, suite=MALICIOUS), _row(SMOL, suite="plain")]
+    summary = {**SUMMARY, "suites": [MALICIOUS, "plain"], "rows": rows, "per_suite": {}}
+    html = render_html(summary, [])
+    assert MALICIOUS not in html
+    assert "<h2>&lt;script&gt;window.__pwned=1&lt;/script&gt;" in html
+    assert html.count('<section class="suite"') == 2
+    assert '<a href="#suite-1">&lt;script&gt;' in html
 
 
 def test_summary_setup_written_only_when_present() -> None:

@@ -372,12 +372,16 @@ def test_report_shows_grader_cost_and_retrieval_in_the_browser(run) -> None:
     [html] = list((tmp / "reports").glob("*/index.html"))
     with chromium() as driver:
         driver.get(html.as_uri())
-        for tr in driver.find_elements(By.CSS_SELECTOR, "#comparison tbody tr"):
+        seen = []
+        for tr in driver.find_elements(By.CSS_SELECTOR, "table.comparison tbody tr"):
             key = (
                 tr.get_attribute("data-suite"),
                 tr.get_attribute("data-prompt"),
                 tr.get_attribute("data-model"),
             )
+            seen.append(key)
+            section = tr.find_element(By.XPATH, "ancestor::section[1]")
+            assert section.get_attribute("data-suite") == key[0], key  # in its suite's table
             cell = tr.find_element(By.CSS_SELECTOR, "td.grader-cost").text
             if rows[key]["grader_cost_usd"]:
                 assert cell.startswith("$") and cell != "$0.00", (key, cell)
@@ -385,3 +389,4 @@ def test_report_shows_grader_cost_and_retrieval_in_the_browser(run) -> None:
                 text = tr.find_element(By.CSS_SELECTOR, ".retrieval").text
                 assert f"MRR {rows[key]['mrr']:.2f}" in text, (key, text)
                 assert f"R@1 {rows[key]['recall_at_k']['1']:.2f}" in text, (key, text)
+        assert sorted(seen) == sorted(rows)  # every row, once

@@ -26,7 +26,12 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from markupsafe import Markup
 
-from evals.report.comparison_view import mark_supported_best, sort_keys
+from evals.report.comparison_view import (
+    mark_supported_best,
+    pass_at_k_cell,
+    sort_keys,
+    suite_sections,
+)
 from evals.report.decisions_view import decision_views
 from evals.report.explorer import ExplorerData, Flips
 from evals.report.header_view import header_view
@@ -153,6 +158,7 @@ def _row_view(row: Mapping[str, Any]) -> dict[str, Any]:
         "best_accuracy": False,
         "cheapest": False,
         "sort": sort_keys(row, _num, per_case),
+        **pass_at_k_cell(row, _num, fmt_pct),
         "_acc": acc,
         "_per_case": per_case,
     }
@@ -226,7 +232,7 @@ def _context(
     summary = as_json(summary)
     rows = [_row_view(r) for r in summary.get("rows") or [] if isinstance(r, Mapping)]
     _mark_best(rows, summary.get("per_suite"))
-    suites = summary.get("suites") or sorted({r["suite"] for r in rows})
+    suites = [str(s) for s in summary.get("suites") or sorted({r["suite"] for r in rows})]
     run_id = str(summary.get("run_id") or "")
     warnings = [str(w) for w in summary.get("warnings") or []]
     prices_as_of = summary.get("prices_as_of")
@@ -234,19 +240,19 @@ def _context(
     return {
         "title": title or (f"Eval report · {run_id}" if run_id else "Eval report"),
         "run_id": run_id,
-        "suites": [str(s) for s in suites],
+        "suites": suites,
         "started_at": None if summary.get("started_at") is None else str(summary["started_at"]),
         "finished_at": (
             None if summary.get("finished_at") is None else str(summary["finished_at"])
         ),
         "complete": bool(summary.get("complete")),
         "warnings": warnings,
-        "rows": rows,
+        "sections": suite_sections(
+            rows, suites, decision_views(summary), _chart_views(charts or {})
+        ),
         "explorer": {"data": ExplorerData(cases, flips), "count_hint": _count_hint(summary)},
-        "charts": _chart_views(charts or {}, suites),
         "generated_at": generated,
         "prices_as_of": None if prices_as_of is None else str(prices_as_of),
-        "decisions": decision_views(summary),
         "header": header_view(summary, fmt_usd),
     }
 
@@ -256,30 +262,16 @@ def _count_hint(summary: Mapping[str, Any]) -> str | None:
     return f"{total:,}" if total else None
 
 
-def _chart_views(
-    charts: Mapping[str, Sequence[Chart]], suites: Sequence[str]
-) -> list[dict[str, Any]]:
+def _chart_views(charts: Mapping[str, Sequence[Chart]]) -> dict[str, list[dict[str, Any]]]:
     """Per suite, its charts; each SVG is Markup: matplotlib wrote it and escaped its text
     (evals.report.svg), and nothing else reaches the page unescaped."""
-    views = []
-    for suite in suites:
-        found = charts.get(suite) or []
-        if found:
-            views.append(
-                {
-                    "suite": suite,
-                    "charts": [
-                        {
-                            "kind": c.kind,
-                            "title": c.title,
-                            "caption": c.caption,
-                            "svg": Markup(c.svg),
-                        }  # fmt: skip
-                        for c in found
-                    ],
-                }
-            )
-    return views
+    return {
+        str(suite): [
+            {"kind": c.kind, "title": c.title, "caption": c.caption, "svg": Markup(c.svg)}
+            for c in found
+        ]
+        for suite, found in charts.items()
+    }
 
 
 def _generate(
