@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 from tests.browser import chromium  # noqa: E402
 
 SUITES = ("suites/quickstart.yaml", "suites/facts.yaml")
-WIDTH = 1400
+WIDTH = 1600
 
 
 def run_demo(work: Path) -> Path:
@@ -43,6 +43,7 @@ def capture(report: Path, png: Path) -> None:
     from selenium.webdriver.common.by import By
 
     with chromium() as driver:
+        driver.set_window_size(WIDTH, 1000)
         driver.get(report.as_uri())
         errors = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
         if errors:
