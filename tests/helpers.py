@@ -42,14 +42,32 @@ def chat_log(path: Path) -> list[dict[str, Any]]:
     return [e for e in read_jsonl(path) if e["path"].endswith("/chat/completions")]
 
 
-def stored_results(evals_home_parent: Path) -> list[sqlite3.Row]:
-    """Every result row in the store of a run made with `evals_cli(evals_home_parent, ...)`."""
+def store_query(evals_home_parent: Path, query: str) -> list[sqlite3.Row]:
+    """Rows of `query` on the store of runs made with `evals_cli(evals_home_parent, ...)`,
+    read with sqlite3 directly (not through the code under test)."""
     db = sqlite3.connect(evals_home_parent / ".evals" / "evals.sqlite")
     db.row_factory = sqlite3.Row
     try:
-        return db.execute("SELECT * FROM results ORDER BY id").fetchall()
+        return db.execute(query).fetchall()
     finally:
         db.close()
+
+
+def stored_results(evals_home_parent: Path) -> list[sqlite3.Row]:
+    """Every result row in the store of a run made with `evals_cli(evals_home_parent, ...)`."""
+    return store_query(evals_home_parent, "SELECT * FROM results ORDER BY id")
+
+
+# A dollar amount and how the report writes it (Python fmt_usd and the explorer's script)
+USD_TEXTS = [
+    (0, "$0.00"),
+    (0.000021, "$0.000021"),
+    (0.00228, "$0.00228"),
+    (0.5, "$0.50"),
+    (0.123456, "$0.123"),
+    (1234.567, "$1,234.57"),
+    (1e-14, "<$0.000000000001"),
+]
 
 
 QUICKSTART = REPO / "suites" / "quickstart.yaml"

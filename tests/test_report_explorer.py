@@ -17,6 +17,7 @@ import pytest
 
 from evals.report.html import write_html
 from tests.browser import chromium
+from tests.helpers import USD_TEXTS
 
 ALPHA = "m-alpha"
 BETA = "m-beta"
@@ -580,16 +581,7 @@ def _cost_case(i: int, cost: float | None) -> dict[str, Any]:
 
 
 # the report's dollar format (tests/test_report_html.py::test_fmt_usd), in the list
-COSTS = [
-    (None, "—"),
-    (0, "$0.00"),
-    (0.000021, "$0.000021"),
-    (0.00228, "$0.00228"),
-    (0.5, "$0.50"),
-    (0.123456, "$0.123"),
-    (1234.567, "$1,234.57"),
-    (1e-14, "<$0.000000000001"),
-]
+COSTS = [(None, "—"), *USD_TEXTS]
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from tests.browser import chromium
-from tests.helpers import evals_cli, run_quickstart, write
+from tests.helpers import evals_cli, run_quickstart, store_query, write
 
 CONFIG = (
     "models:\n"
@@ -117,12 +117,7 @@ def _sums(root: Path, where: str = "", group: str = "run_id") -> dict[Any, dict[
 
 
 def _runs_table(root: Path) -> list[sqlite3.Row]:
-    db = sqlite3.connect(root / ".evals" / "evals.sqlite")
-    db.row_factory = sqlite3.Row
-    try:
-        return db.execute("SELECT * FROM runs ORDER BY started_at DESC").fetchall()
-    finally:
-        db.close()
+    return store_query(root, "SELECT * FROM runs ORDER BY started_at DESC")
 
 
 # --------------------------------------------------------------------------- the page's rows

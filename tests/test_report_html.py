@@ -12,6 +12,7 @@ import pytest
 
 from evals.report.html import fmt_usd, render_html, write_html
 from tests.browser import chromium
+from tests.helpers import USD_TEXTS
 from tests.test_report_explorer import listed, open_case
 
 MALICIOUS = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
@@ -301,16 +302,7 @@ def test_minimal_summary() -> None:
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [
-        (None, None),
-        (0, "$0.00"),
-        (0.000021, "$0.000021"),
-        (0.00228, "$0.00228"),
-        (0.5, "$0.50"),
-        (0.123456, "$0.123"),
-        (1234.567, "$1,234.57"),
-        (1e-14, "<$0.000000000001"),
-    ],
+    [(None, None), *USD_TEXTS],
 )
 def test_fmt_usd(value: float | None, text: str | None) -> None:
     assert fmt_usd(value) == text
