@@ -52,6 +52,16 @@ GROUP BY suite, prompt, model ORDER BY suite, prompt, model
 """
 
 
+def samples_query(columns: str, problems_first: bool, limit: int | None) -> str:
+    """A run's samples by suite, prompt, model, then insertion; optionally errors, then
+    failures, first: the order of `results` and `sample_texts`."""
+    order = "suite, prompt, model, id"
+    if problems_first:
+        order = f"(error IS NULL), COALESCE(passed, 0), {order}"
+    query = f"SELECT {columns} FROM results WHERE run_id = ? AND role = 'sample' ORDER BY {order}"
+    return query if limit is None else f"{query} LIMIT {int(limit)}"
+
+
 class ReportQueries:
     db: sqlite3.Connection
 
@@ -149,15 +159,7 @@ class ReportQueries:
         self, run_id: str, problems_first: bool = False, limit: int | None = None
     ) -> Iterator[SampleText]:
         """A run's samples for the case explorer, in the order `results` gives them."""
-        order = "suite, prompt, model, id"
-        if problems_first:
-            order = f"(error IS NULL), COALESCE(passed, 0), {order}"
-        query = (
-            f"SELECT {', '.join(SAMPLE_TEXT_COLUMNS)} FROM results "
-            f"WHERE run_id = ? AND role = 'sample' ORDER BY {order}"
-        )
-        if limit is not None:
-            query += f" LIMIT {int(limit)}"
+        query = samples_query(", ".join(SAMPLE_TEXT_COLUMNS), problems_first, limit)
         cursor = self.db.cursor()
         cursor.row_factory = None  # plain tuples: the columns are named above
         passed = SAMPLE_TEXT_COLUMNS.index("passed")

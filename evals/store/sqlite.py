@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from evals.store.queries import ANSWERED, ReportQueries
+from evals.store.queries import ANSWERED, ReportQueries, samples_query
 from evals.store.rows import ResultRecord, ResultRow
 
 SCHEMA = """
@@ -268,13 +268,7 @@ class Store(ReportQueries):
         self, run_id: str, problems_first: bool = False, limit: int | None = None
     ) -> Iterator[ResultRow]:
         """Stream a run's results in a stable order; optionally errors and failures first."""
-        order = "suite, prompt, model, id"
-        if problems_first:
-            order = f"(error IS NULL), COALESCE(passed, 0), {order}"
-        query = f"SELECT * FROM results WHERE run_id = ? AND role = 'sample' ORDER BY {order}"
-        if limit is not None:
-            query += f" LIMIT {int(limit)}"
-        for row in self.db.execute(query, (run_id,)):
+        for row in self.db.execute(samples_query("*", problems_first, limit), (run_id,)):
             yield ResultRow.from_db(row)
 
     def answered_results(self, run_id: str) -> Iterator[ResultRow]:
