@@ -185,7 +185,7 @@ def test_unadapted_reasoning_request_fails_once_with_the_error_recorded(
 
 
 def test_interrupted_run_keeps_what_it_received(tmp_path: Path) -> None:
-    config = write(tmp_path / "sim.yaml", "models:\n  slow: {accuracy: 1.0, latency_ms: 150}\n")
+    config = write(tmp_path / "sim.yaml", "models:\n  slow: {accuracy: 1.0, latency_ms: 400}\n")
     with start_in_thread(config_path=str(config), log_path=str(tmp_path / "sim.jsonl")) as sim:
         runner = write(
             tmp_path / "r.yaml",
