@@ -12,6 +12,7 @@ is imported; this package imports every grader module, so importing `evals.grade
 # The order of these imports is the order of "known types" in error messages: keep it.
 from evals.graders import text, numeric, json_graders, tool_calls  # noqa: F401
 from evals.graders import edit_distance, model_graded, custom, composite  # noqa: F401
+from evals.graders import choice  # noqa: F401
 
 # isort: on
 from evals.graders.base import (

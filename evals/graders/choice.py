@@ -1,0 +1,147 @@
+"""Multiple choice: `type: choice`, the answer read from the text a model wrote.
+
+The options are a case variable (`choices_var`, default `choices`: a list of option
+texts, shown to the model as A, B, C, ...); the expected answer is the case's `expect`
+(or the grader's `value`): a letter ("B"), a 0-based index (1), or the option's text.
+
+Models answer in many forms, so the answer is looked for in this order, and the first
+form found decides: an explicit "Answer: B" / "the answer is (B)" / "option B"; the
+whole reply being a letter ("B", "(b)", "B."); a reply that starts with a lettered
+option ("B) Paris", "B. Paris"); the text of exactly one option; a lone capital letter
+of the options standing as a word (not the article "A"). A reply naming no option, or
+naming two with nothing to prefer one, fails with the reason, never a guess.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Sequence
+from typing import Any
+
+from evals.graders.base import BaseGrader, Check, CommonOptions, GradeContext, error, fail, ok
+from evals.graders.registry import register
+
+LETTERS = string.ascii_uppercase
+
+_EXPLICIT = re.compile(
+    r"\b(?:answer|option|choice)(?:\s+is)?\s*[:=\-]?\s*\(?\s*([A-Za-z])\s*\)?(?![A-Za-z])",
+    re.IGNORECASE,
+)
+_ONLY_LETTER = re.compile(r"^\W*\(?\s*([A-Za-z])\s*\)?\W*$")
+_LEADING = re.compile(r"^\s*\(?([A-Z])\s*[\).:]\s")
+_LONE = re.compile(r"(?<![A-Za-z'’-])([A-Z])(?![A-Za-z'’-])")
+
+
+class ChoiceOptions(CommonOptions):
+    choices_var: str = "choices"  # the case variable holding the list of option texts
+
+
+def letter_of(index: int) -> str:
+    return LETTERS[index]
+
+
+def expected_index(expected: Any, choices: Sequence[str]) -> int | str:
+    """The expected option's 0-based index, or why it cannot be read."""
+    if isinstance(expected, bool):
+        return f"expected answer {expected!r} is neither a letter, an index nor an option"
+    if isinstance(expected, int):
+        if 0 <= expected < len(choices):
+            return expected
+        return f"expected index {expected} is outside the {len(choices)} options"
+    if isinstance(expected, str):
+        text = expected.strip()
+        if len(text) == 1 and text.upper() in LETTERS[: len(choices)]:
+            return LETTERS.index(text.upper())
+        folded = [c.strip().casefold() for c in choices]
+        if text.casefold() in folded:
+            return folded.index(text.casefold())
+    return f"expected answer {expected!r} is neither a letter, an index nor an option"
+
+
+def parse_answer(text: str, choices: Sequence[str]) -> tuple[int | None, str]:
+    """(the option index the text answers, how it was read); None when it names none."""
+    valid = LETTERS[: len(choices)]
+
+    def letter(match: re.Match[str] | None) -> int | None:
+        if match and match.group(1).upper() in valid:
+            return valid.index(match.group(1).upper())
+        return None
+
+    for how, pattern in (("stated", _EXPLICIT), ("a letter", _ONLY_LETTER)):
+        found = letter(pattern.search(text))
+        if found is not None:
+            return found, how
+    found = letter(_LEADING.match(text))
+    if found is not None:
+        return found, "a lettered option"
+    named = _options_named(text, choices)
+    if len(named) == 1:
+        return named[0], "the option's text"
+    lone = {
+        valid.index(m.group(1))
+        for m in _LONE.finditer(text)
+        if m.group(1) in valid and not _is_article(text, m)
+    }
+    if len(lone) == 1:
+        return lone.pop(), "a letter"
+    return None, "two options" if len(named) > 1 or len(lone) > 1 else "no option"
+
+
+def _options_named(text: str, choices: Sequence[str]) -> list[int]:
+    folded = text.casefold()
+    named = [
+        i
+        for i, choice in enumerate(choices)
+        if choice.strip()
+        and re.search(rf"(?<!\w){re.escape(choice.strip().casefold())}(?!\w)", folded)
+    ]
+    # an option inside a longer one ("York" in "New York") is not named on its own
+    return [
+        i
+        for i in named
+        if not any(
+            j != i and choices[i].strip().casefold() in choices[j].strip().casefold() for j in named
+        )
+    ]
+
+
+def _is_article(text: str, match: re.Match[str]) -> bool:
+    """ "A" followed by a lower-case word is the article, not option A."""
+    return match.group(1) == "A" and re.match(r"\s+[a-z]", text[match.end() :]) is not None
+
+
+def _show(index: int, choices: Sequence[str]) -> str:
+    option = choices[index].strip()
+    short = option if len(option) <= 60 else option[:59] + "…"
+    return f"{letter_of(index)} ({short})"
+
+
+@register
+class ChoiceGrader(BaseGrader):
+    """The option the model chose is the expected one."""
+
+    base_type = "choice"
+    Options = ChoiceOptions
+    options: ChoiceOptions
+
+    def check(self, text: str, ctx: GradeContext) -> Check:
+        choices = (ctx.vars or {}).get(self.options.choices_var)
+        if not isinstance(choices, list) or not choices or len(choices) > len(LETTERS):
+            return error(
+                f"the case needs `{self.options.choices_var}`: a list of 1 to "
+                f"{len(LETTERS)} option texts (set `choices_var` to use another variable)"
+            )
+        choices = [str(c) for c in choices]
+        expected = self.expected(ctx)
+        if expected is None:
+            return error("no expected answer: give the case an `expect` (letter, index or text)")
+        want = expected_index(expected, choices)
+        if isinstance(want, str):
+            return error(want)
+        got, how = parse_answer(text, choices)
+        if got is None:
+            return fail(f"the answer names {how}; expected {_show(want, choices)}")
+        if got == want:
+            return ok(f"answered {_show(got, choices)} ({how})")
+        return fail(f"answered {_show(got, choices)} ({how}), expected {_show(want, choices)}")

@@ -1,0 +1,90 @@
+"""`type: choice`: the option a model's text answers, read the ways models write it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from evals.graders import GradeContext, build_grader
+from evals.graders.choice import expected_index, parse_answer
+
+CAPITALS = ["Berlin", "Paris", "Rome", "Madrid"]  # A B C D
+CITIES = ["York", "New York", "Boston"]
+
+
+@pytest.mark.parametrize(
+    ("text", "index"),
+    [
+        ("B", 1),
+        ("b", 1),
+        ("(B)", 1),
+        ("B.", 1),
+        ("  (c)  ", 2),
+        ("Answer: B", 1),
+        ("answer: d", 3),
+        ("The answer is C.", 2),
+        ("The answer is (A).", 0),
+        ("I think the correct option is D because Madrid is the capital.", 3),
+        ("B) Paris", 1),
+        ("C. Rome", 2),
+        ("Paris", 1),
+        ("The capital of France is Paris.", 1),
+        ("It is madrid", 3),
+        ("A", 0),
+        ("I'd go with B", 1),
+        ("New York", 1),  # the longer option, not "York" inside it
+    ],
+)
+def test_answers_are_read(text: str, index: int) -> None:
+    choices = CITIES if "York" in text else CAPITALS
+    assert parse_answer(text, choices)[0] == index
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "I do not know.",
+        "A good question: Berlin or Paris?",  # two options named, "A" is the article
+        "E",  # not one of the four options
+        "Either B or C",
+    ],
+)
+def test_no_single_option_is_no_answer(text: str) -> None:
+    assert parse_answer(text, CAPITALS)[0] is None
+
+
+def test_expected_as_letter_index_or_text() -> None:
+    assert expected_index("C", CAPITALS) == 2
+    assert expected_index("c", CAPITALS) == 2
+    assert expected_index(2, CAPITALS) == 2
+    assert expected_index("rome", CAPITALS) == 2
+    assert isinstance(expected_index(4, CAPITALS), str)  # outside the options
+    assert isinstance(expected_index("E", CAPITALS), str)
+    assert isinstance(expected_index(True, CAPITALS), str)
+
+
+def _grade(output: str, expect: Any, **vars_: Any) -> Any:
+    grader = build_grader({"type": "choice"})
+    ctx = GradeContext(expect=expect, vars={"choices": CAPITALS, **vars_}, case_id="q")
+    return grader.grade(output, ctx)
+
+
+def test_grades_with_the_reason() -> None:
+    right = _grade("Answer: B", "B")
+    assert right.passed and "answered B (Paris)" in right.reason
+    wrong = _grade("The answer is C", 1)
+    assert not wrong.passed and not wrong.error
+    assert "answered C (Rome)" in wrong.reason and "expected B (Paris)" in wrong.reason
+    none = _grade("No idea", "Paris")
+    assert not none.passed and not none.error and "no option" in none.reason
+
+
+def test_a_case_without_options_is_a_grader_error() -> None:
+    grader = build_grader({"type": "choice"})
+    result = grader.grade("B", GradeContext(expect="B", vars={"question": "?"}, case_id="q"))
+    assert result.error and "choices" in result.reason
+    other = build_grader({"type": "choice", "choices_var": "options"})
+    ok = other.grade("B", GradeContext(expect="B", vars={"options": ["x", "y"]}, case_id="q"))
+    assert ok.passed
