@@ -13,7 +13,7 @@ from tests.helpers import REPO, chat_log, evals_cli, stored_results, write
 # the first grader set: deterministic graders that need no judge or embedder
 REFERENCE = [
     REPO / "suites" / "reference" / f"{name}.yaml"
-    for name in ("exact", "contains", "regex", "numeric", "json")
+    for name in ("exact", "contains", "regex", "numeric", "json", "choice")
 ]
 
 
@@ -46,6 +46,7 @@ def test_a_perfect_model_passes_every_reference_case(runs) -> None:
         "ref-regex",
         "ref-numeric",
         "ref-json",
+        "ref-choice",
     }
     for row in perfect:
         assert row["errors"] == 0 and row["passed"] == row["samples"], row
@@ -65,7 +66,7 @@ def test_weak_model_grades_follow_the_sims_correctness(runs) -> None:
         correct = correct_by_body[("weak", json.dumps(messages, sort_keys=True))]
         assert bool(result["passed"]) == correct, (result["suite"], result["case_id"])
         checked += 1
-    assert checked == 2 * 5 + 4 + 3 + 5  # numeric has two prompts
+    assert checked == 2 * 5 + 4 + 3 + 5 + 6  # numeric has two prompts
 
 
 def test_case_data_is_sent_verbatim_not_rendered(runs) -> None:
@@ -83,14 +84,17 @@ def test_report_rebuilds_from_the_store_and_renders_in_a_browser(runs) -> None:
     listing = evals_cli(tmp, "runs")
     assert summary["run_id"] in listing.stdout and "complete" in listing.stdout
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
 
     with chromium() as driver:
         driver.get((tmp / "rebuilt" / "index.html").as_uri())
         rows = driver.find_elements(By.CSS_SELECTOR, "table.comparison tbody tr")
         assert len(rows) == len(summary["rows"])
-        cases = driver.find_elements(By.CSS_SELECTOR, "#cases tbody tr[data-status]")
-        assert len(cases) == sum(row["samples"] for row in summary["rows"])
+        total = sum(row["samples"] for row in summary["rows"])
+        count = driver.find_element(By.ID, "x-count").text
+        assert count.startswith(f"{total} of {total} samples"), count
         failing = sum(row["samples"] - row["passed"] for row in summary["rows"])
-        assert (
-            len(driver.find_elements(By.CSS_SELECTOR, '#cases tr[data-status="fail"]')) == failing
-        )
+        Select(driver.find_element(By.ID, "x-status")).select_by_value("fail")
+        count = driver.find_element(By.ID, "x-count").text
+        assert count.startswith(f"{failing} of {total} samples"), count
+        assert not [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
