@@ -39,4 +39,4 @@ browser:
 	fi
 
 clean:
-	rm -rf $(VENV) .evals reports/*/ .pytest_cache .ruff_cache
+	rm -rf $(VENV) .evals reports/*/ reports/index.html .pytest_cache .ruff_cache
