@@ -88,3 +88,40 @@ def test_a_case_without_options_is_a_grader_error() -> None:
     other = build_grader({"type": "choice", "choices_var": "options"})
     ok = other.grade("B", GradeContext(expect="B", vars={"options": ["x", "y"]}, case_id="q"))
     assert ok.passed
+
+
+def test_option_probabilities_from_the_first_tokens_logprobs() -> None:
+    import math
+
+    from evals.graders.choice import option_probabilities
+
+    # " B" 0.6, "B" 0.1 (the same option), " A" 0.2, "The" 0.1 (not an option)
+    top = [(" B", math.log(0.6)), ("B", math.log(0.1)), (" A", math.log(0.2)), ("The", -2.3)]
+    probs = option_probabilities(top, 4)
+    assert probs is not None
+    # options only: A 0.2, B 0.7 of 0.9 in all
+    assert probs == pytest.approx([0.2 / 0.9, 0.7 / 0.9, 0.0, 0.0])
+    assert option_probabilities([("Hello", -0.1), (" E", -1.0)], 4) is None  # E: no option
+
+
+def test_brier_score_by_hand() -> None:
+    from evals.stats.calibration import brier_score, mean_brier
+
+    # (0.7 - 1)^2 + 0.2^2 + 0.1^2 + 0^2 = 0.09 + 0.04 + 0.01 = 0.14
+    assert brier_score([0.2, 0.7, 0.1, 0.0], 1) == pytest.approx(0.14)
+    assert brier_score([0.25] * 4, 0) == pytest.approx(0.75)  # uniform: 1 - 1/4
+    assert brier_score([0.0, 1.0], 0) == pytest.approx(2.0)  # sure and wrong
+    assert mean_brier([0.14, 0.75]) == pytest.approx(0.445) and mean_brier([]) is None
+    with pytest.raises(ValueError):
+        brier_score([0.5, 0.5], 2)
+
+
+def test_shuffled_order_is_reproducible_and_varies_by_repeat() -> None:
+    from evals.graders.choice import shuffled_order
+
+    first = shuffled_order(4, 7, "q1", 0)
+    assert sorted(first) == [0, 1, 2, 3]
+    assert shuffled_order(4, 7, "q1", 0) == first  # same seed, case, repeat
+    orders = {tuple(shuffled_order(4, 7, "q1", r)) for r in range(12)}
+    assert len(orders) > 1  # repeats see different positions
+    assert {tuple(shuffled_order(4, s, "q1", 0)) for s in range(12)} != {tuple(first)}

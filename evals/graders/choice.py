@@ -14,6 +14,9 @@ naming two with nothing to prefer one, fails with the reason, never a guess.
 
 from __future__ import annotations
 
+import hashlib
+import math
+import random
 import re
 import string
 from collections.abc import Sequence
@@ -145,3 +148,33 @@ class ChoiceGrader(BaseGrader):
         if got == want:
             return ok(f"answered {_show(got, choices)} ({how})")
         return fail(f"answered {_show(got, choices)} ({how}), expected {_show(want, choices)}")
+
+
+def option_probabilities(
+    top_logprobs: Sequence[tuple[str, float]], count: int
+) -> list[float] | None:
+    """Each option's probability from the top logprobs of the answer's first token.
+
+    A token that is an option's letter (spaces, brackets and case aside: " B", "(b")
+    adds its probability to that option; the sum over the options is normalised to 1,
+    so a 4-option question is scored from one token. None when no option's letter is
+    among the top tokens (the model was about to write something else).
+    """
+    valid = LETTERS[:count]
+    mass = [0.0] * count
+    for token, logprob in top_logprobs:
+        letter = token.strip().strip("()[].:").upper()
+        if len(letter) == 1 and letter in valid:
+            mass[valid.index(letter)] += math.exp(logprob)
+    total = sum(mass)
+    return None if total <= 0 else [m / total for m in mass]
+
+
+def shuffled_order(count: int, seed: int | str, case_id: str, repeat: int) -> list[int]:
+    """A permutation of the options for one sample: the same for the same seed, case
+    and repeat, different across repeats (to expose a preference for a position).
+    Position i of the shown options holds original option order[i]."""
+    digest = hashlib.sha256(f"{seed}\0{case_id}\0{repeat}".encode()).digest()
+    order = list(range(count))
+    random.Random(int.from_bytes(digest[:8], "big")).shuffle(order)
+    return order

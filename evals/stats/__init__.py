@@ -10,6 +10,7 @@ check every figure against scipy or a published value).
 - repeats: pass_at_k, repeat_metrics, variance_components, projected_se
 - paired: mcnemar_exact, paired_comparison and paired_from_counts (-> Paired), holm
 - power: mde_paired, mde_unpaired, cases_needed, power_paired
+- calibration: brier_score, mean_brier (multiple-choice probabilities)
 """
 
 from evals.stats.descriptive import mean, percentile, percentile_of_sorted
