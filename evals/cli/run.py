@@ -237,7 +237,8 @@ def _print_plan(prepared: Prepared, options: RunOptions, store: Any) -> None:
             file=sys.stderr,
         )
     for model in prepared.models:
-        print(f"  model {model.id} -> {model.endpoint} ({model.api_model})", file=sys.stderr)
+        api = ", Responses API" if model.api == "responses" else ""
+        print(f"  model {model.id} -> {model.endpoint} ({model.api_model}{api})", file=sys.stderr)
         for note in adaptation_notes(prepared.suites, model):
             print(f"    {note}", file=sys.stderr)
         rows = [row for row in estimates if row.model == model.id]

@@ -74,6 +74,19 @@ class ModelSpec(BaseModel):
     """Stream responses (time to first token, tokens/s); overrides the suite's `stream`."""
     kind: Literal["chat", "embeddings", "transcription"] = "chat"
     """Which suites this model runs: those of the same kind."""
+    api: Literal["chat", "responses"] = "chat"
+    """Which OpenAI API a chat model is sent to: `chat` (/v1/chat/completions) or
+    `responses` (/v1/responses; messages and parameters are translated, see
+    evals.endpoints.responses). Responses-only models (o1-pro, o3-pro) need it."""
+
+    @model_validator(mode="after")
+    def _api_for_chat(self) -> ModelSpec:
+        if self.api != "chat" and self.kind != "chat":
+            raise ValueError(
+                f"model '{self.id}': api: {self.api} applies to chat models only "
+                f"(this one is kind: {self.kind})"
+            )
+        return self
 
     @property
     def api_model(self) -> str:
@@ -167,6 +180,14 @@ def _check_capabilities(profile: RunnerProfile, path: Path, tree: Any) -> None:
             raise InputError(
                 f"model '{model.id}': {exc}", path, line_of(tree, [*loc, "capabilities"])
             ) from None
+        if caps.responses_only and model.api != "responses":
+            raise InputError(
+                f"model '{model.id}' ({model.api_model}) is served by the Responses API only: "
+                "a chat completions request to it would fail; set `api: responses` on the "
+                "model in the runner profile",
+                path,
+                line_of(tree, loc),
+            )
         if "reasoning_effort" not in model.params:
             continue
         problem = reasoning_effort_problem(caps, model.params["reasoning_effort"])

@@ -34,6 +34,8 @@ class Capabilities:
     first user message. `reasoning_effort`: whether the parameter is sent at all
     (else it is dropped with a note); `reasoning_efforts`: the values it takes,
     or None when they are not known (then any value is sent as written).
+    `responses_only`: served by the Responses API alone (o1-pro, o3-pro), so a
+    model sent to /v1/chat/completions is refused when the runner profile loads.
     `model` and `family` only label notes and reports.
     """
 
@@ -44,6 +46,7 @@ class Capabilities:
     reasoning_effort: bool = False
     stop: bool = True
     reasoning_efforts: tuple[str, ...] | None = None
+    responses_only: bool = False
     model: str = ""
     family: str | None = None
 
@@ -62,6 +65,8 @@ class _CapsEntry(BaseModel):
     stop: StrictBool | None = None
     reasoning_efforts: list[StrictStr] | None = None
     """The reasoning_effort values accepted; [] = the parameter is not accepted."""
+    responses_only: StrictBool | None = None
+    """Served by the Responses API only: the model needs `api: responses`."""
 
     @field_validator("reasoning_efforts")
     @classmethod

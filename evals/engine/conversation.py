@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from evals.endpoints.responses import function_call_items
 from evals.endpoints.usage import sum_usages
 from evals.engine.response import Response
 
@@ -20,20 +21,41 @@ def _result_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
+def _canned(name: str, results: dict[str, Any]) -> str:
+    if name in results:
+        return _result_text(results[name])
+    return json.dumps({"error": f"no canned result for function {name!r}"})
+
+
 def follow_up(body: dict[str, Any], response: Response, results: dict[str, Any]) -> dict[str, Any]:
-    """The next request: the conversation so far, the model's calls, then their results."""
+    """The next request: the conversation so far, the model's calls, then their results.
+
+    A Responses body (`input` items, no `messages`) gets the calls as
+    `function_call` items and each result as a `function_call_output` item.
+    """
     calls = response.tool_calls or []
+    if "messages" not in body and "input" in body:
+        items = [*body["input"]]
+        if response.output:
+            items.append({"role": "assistant", "content": response.output})
+        items += function_call_items(calls)
+        for call in calls:
+            name = call.get("function", {}).get("name", "")
+            items.append(
+                {
+                    "type": "function_call_output",
+                    "call_id": call.get("id"),
+                    "output": _canned(name, results),
+                }
+            )
+        return {**body, "input": items}
     messages = [
         *body["messages"],
         {"role": "assistant", "content": response.output, "tool_calls": calls},
     ]
     for call in calls:
         name = call.get("function", {}).get("name", "")
-        content = (
-            _result_text(results[name])
-            if name in results
-            else json.dumps({"error": f"no canned result for function {name!r}"})
-        )
+        content = _canned(name, results)
         messages.append({"role": "tool", "tool_call_id": call.get("id"), "content": content})
     return {**body, "messages": messages}
 

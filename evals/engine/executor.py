@@ -7,6 +7,8 @@ RPM/TPM too) and reports back what the server said about its limits.
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ from typing import Any
 import httpx2
 
 from evals.endpoints.client import Endpoint
+from evals.endpoints.responses_wire import parse_responses, read_responses_stream
 from evals.endpoints.wire import ChatAnswer, parse_chat, read_stream
 from evals.engine.limiter import EndpointLimiter
 from evals.engine.response import Response
@@ -24,22 +27,57 @@ from evals.records import Usage
 STREAM_OPTIONS = {"include_usage": True}
 
 
-async def _attempt(endpoint: Endpoint, body: dict[str, Any], stream: bool, started: float):
+async def _attempt(
+    endpoint: Endpoint, body: dict[str, Any], stream: bool, started: float, api: str = "chat"
+):
     """One HTTP exchange; returns (answer, response headers).
 
     The plain path posts the body as it is and reads the JSON itself: the SDK's
     typed request transform and response models cost ~0.5 ms of CPU a request
     (a third of its whole cost), and our bodies are plain JSON already. Status
     errors, timeouts and connection faults still come from the SDK as usual.
+    `api` is "chat" (/chat/completions) or "responses" (/responses).
     """
     client = endpoint.client
     kind = endpoint.spec.kind
+    if api == "responses":
+        if not stream:
+            response = await client.post("/responses", body=body, cast_to=httpx2.Response)
+            return parse_responses(response.content), response.headers
+        known, extra = _split_responses_params(body)
+        create = client.responses.with_raw_response.create
+        raw = await create(**known, stream=True, extra_body=extra or None)
+        return await read_responses_stream(raw.parse(), started), raw.headers
     if not stream:
         response = await client.post("/chat/completions", body=body, cast_to=httpx2.Response)
         return parse_chat(response.content, kind), response.headers
     create = client.chat.completions.with_raw_response.create
     raw = await create(**body, stream=True, stream_options=STREAM_OPTIONS)
     return await read_stream(raw.parse(), started, kind), raw.headers
+
+
+@functools.cache
+def _responses_params() -> frozenset[str]:
+    """The keyword parameters of the SDK's `responses.create` (others go in extra_body)."""
+    from openai.resources.responses import AsyncResponses
+
+    names = inspect.signature(AsyncResponses.create).parameters
+    return frozenset(names) - {
+        "self",
+        "stream",
+        "timeout",
+        "extra_headers",
+        "extra_query",
+        "extra_body",
+    }
+
+
+def _split_responses_params(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    known = _responses_params()
+    return (
+        {k: v for k, v in body.items() if k in known},
+        {k: v for k, v in body.items() if k not in known},
+    )
 
 
 def _tokens_per_s(answer: ChatAnswer, latency_s: float) -> float | None:
@@ -128,11 +166,12 @@ async def send_chat(
     body: dict[str, Any],
     estimated_tokens: int,
     stream: bool = False,
+    api: str = "chat",
 ) -> Response:
-    """POST /chat/completions with retries; never raises for endpoint faults."""
+    """POST /chat/completions (or /responses) with retries; never raises for endpoint faults."""
 
     async def exchange(started: float) -> Exchange:
-        answer, headers = await _attempt(endpoint, body, stream, started)
+        answer, headers = await _attempt(endpoint, body, stream, started, api)
         return Exchange(answer, headers, _used_tokens(answer.usage))
 
     done = await with_retries(endpoint, limiter, estimated_tokens, exchange)

@@ -11,13 +11,14 @@ from typing import Any, Literal
 
 from evals.pricing import Price
 
-RequestKind = Literal["chat", "transcription", "embeddings"]
+RequestKind = Literal["chat", "responses", "transcription", "embeddings"]
+"""`responses`: a chat sample sent to /v1/responses (body already translated)."""
 
 
 @dataclass(slots=True)
 class Request:
     endpoint: str  # the runner profile's endpoint name
-    body: dict[str, Any]  # chat: the JSON body; transcription: {model, file, ...};
+    body: dict[str, Any]  # chat / responses: the JSON body; transcription: {model, file, ...};
     # embeddings: {model, input: [texts], dimensions?}
     kind: RequestKind = "chat"
     price: Price | None = None

@@ -55,7 +55,9 @@ class OnlineTransport:
             return await send_transcription(endpoint, limiter, body)
         if request.kind == "embeddings":
             return await send_embeddings(endpoint, limiter, body)
-        return await send_chat(endpoint, limiter, body, estimate.total_tokens(body), request.stream)
+        api = "responses" if request.kind == "responses" else "chat"
+        tokens = estimate.total_tokens(body)
+        return await send_chat(endpoint, limiter, body, tokens, request.stream, api)
 
 
 def _limiter_for(endpoint: Endpoint, cap: int | None) -> EndpointLimiter:

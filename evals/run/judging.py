@@ -14,6 +14,7 @@ from evals.engine.embeddings import embeddings_body
 from evals.engine.request import Request
 from evals.engine.response import Response
 from evals.graders.base import Embedder, Judge, JudgeReply
+from evals.run.kinds import request_kind
 from evals.run.plan import build_body, request_hash
 
 if TYPE_CHECKING:
@@ -62,14 +63,17 @@ class GraderServices:
     ) -> JudgeReply:
         model = self.judge_model
         assert model is not None
-        body, _ = build_body(model, JUDGE_PARAMS, messages)
+        params = JUDGE_PARAMS
         if response_format is not None:
-            body["response_format"] = response_format
+            params = {**JUDGE_PARAMS, "response_format": response_format}
+        body, _ = build_body(model, params, messages)
+        kind = request_kind(model)
         request = Request(
             model.endpoint,
             body,
+            kind=kind,
             price=self.prices.for_model(model),
-            cache_key=request_hash(self.cache_keys[model.endpoint], body, 0),
+            cache_key=request_hash(self.cache_keys[model.endpoint], body, 0, api=kind),
             cache_write=True,
         )
         response = await self._call(meter, request)

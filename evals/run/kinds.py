@@ -17,16 +17,33 @@ from evals.config.render import PromptTemplate
 from evals.config.runner import ModelSpec
 from evals.config.suite import Suite
 from evals.endpoints.capabilities import adapt_request, capabilities_for
+from evals.endpoints.responses import to_responses
+from evals.engine.request import RequestKind
 
 
 def build_body(
     model: ModelSpec, suite_params: dict[str, Any], messages: list[dict]
 ) -> tuple[dict, list[str]]:
-    """A chat body for `model`, adapted to its family's rules; the notes say what changed."""
+    """A chat body for `model`, adapted to its family's rules; the notes say what changed.
+
+    A model with `api: responses` gets the adapted body translated into a Responses
+    request (evals.endpoints.responses).
+    """
     params = {**suite_params, **model.params}
     caps = capabilities_for(model.api_model, model.capabilities or None)
     messages, params, notes = adapt_request(messages, params, caps)
-    return {"model": model.api_model, "messages": messages, **params}, notes
+    body = {"model": model.api_model, "messages": messages, **params}
+    if model.api == "responses":
+        body, more = to_responses(body)
+        notes += more
+    return body, notes
+
+
+def request_kind(model: ModelSpec, suite_kind: str = "chat") -> RequestKind:
+    """What the engine sends a sample of `model` as: chat samples go to its `api`."""
+    if suite_kind == "chat" and model.api == "responses":
+        return "responses"
+    return suite_kind  # type: ignore[return-value]
 
 
 class SuiteKind(Protocol):

@@ -20,7 +20,7 @@ from evals.config.suite import Suite
 from evals.engine.request import Request
 from evals.pricing import Price
 from evals.records import canonical_json
-from evals.run.kinds import build_body, kind_of
+from evals.run.kinds import build_body, kind_of, request_kind
 
 __all__ = ["Job", "build_body", "count_planned", "plan_model", "request_hash", "selected_prompts"]
 
@@ -46,17 +46,24 @@ class Job:
 
 
 def request_hash(
-    endpoint_key: str, body: dict[str, Any], repeat: int, tool_results: dict | None = None
+    endpoint_key: str,
+    body: dict[str, Any],
+    repeat: int,
+    tool_results: dict | None = None,
+    api: str = "chat",
 ) -> str:
     """Canonical identity of a request: same inputs, same hash, whatever the key order.
 
     `endpoint_key` is the endpoint's cache identity (`cache_identity`), not its
     live URL. Canned tool results shape the rest of a conversation, so they are
-    part of it.
+    part of it. `api` is the API the body goes to (a Responses request never
+    replays a chat completion's answer); chat keys carry no `api`, as before.
     """
     identity: dict[str, Any] = {"base_url": endpoint_key, "body": body, "repeat": repeat}
     if tool_results is not None:
         identity["tool_results"] = tool_results
+    if api != "chat":
+        identity["api"] = api
     payload = canonical_json(identity)
     return hashlib.sha256(payload.encode()).hexdigest()
 
@@ -84,6 +91,8 @@ def plan_model(
             continue  # whole-suite kinds run apart (evals.run.retrieval)
         variants = selected_prompts(suite, prompts)
         stream = model.stream if model.stream is not None else suite.stream
+        sent_as = request_kind(model, suite.kind)
+        api = "responses" if sent_as == "responses" else "chat"  # part of the cache key
         for case in islice(suite.cases(), limit):
             for template in variants:
                 body = kind.body(suite, model, template, case)
@@ -91,9 +100,9 @@ def plan_model(
                     request = Request(
                         endpoint=model.endpoint,
                         body=body,
-                        kind=suite.kind,
+                        kind=sent_as,
                         price=price,
-                        cache_key=request_hash(endpoint_key, body, index, case.tool_results),
+                        cache_key=request_hash(endpoint_key, body, index, case.tool_results, api),
                         stream=stream,
                         tool_results=case.tool_results,
                         model_id=model.id,

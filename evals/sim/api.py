@@ -16,7 +16,7 @@ import json
 import time
 from typing import Any
 
-from evals.sim import media, payloads
+from evals.sim import media, payloads, responses
 from evals.sim.admission import Admission, apply_fault
 from evals.sim.behaviour import latency_s
 from evals.sim.chat import answer_chat
@@ -53,6 +53,9 @@ class App:
         if method == "POST":
             if path == "/v1/chat/completions":
                 return self._post(path, raw, self._chat)
+            if path == "/v1/responses":
+                handler = functools.partial(responses.serve, self.admission, self._ids)
+                return self._post(path, raw, handler)
             if path == "/v1/embeddings":
                 return self._post(path, raw, functools.partial(media.embeddings, self.admission))
             if path == "/v1/audio/transcriptions":

@@ -1,0 +1,417 @@
+"""``POST /v1/responses``: the Responses API, answered by the sim's chat behaviour.
+
+A Responses request is read back into the chat request it stands for (``chat_body``), so
+answers, tool calls, structured output, reasoning tokens, token counts, faults and rate
+limits are exactly those of ``/v1/chat/completions`` for the same conversation:
+
+- ``instructions`` -> a leading ``system`` message; ``input`` (a string, or items) -> messages:
+  message items (``input_text`` / ``output_text`` / ``input_image`` parts) keep their role,
+  ``function_call`` items -> an assistant message's ``tool_calls`` (``call_id`` as the id),
+  ``function_call_output`` items -> ``tool`` messages;
+- ``tools`` ``[{type: function, name, parameters, ...}]`` -> chat ``tools``; a named
+  ``tool_choice`` ``{type: function, name}`` likewise;
+- ``text.format`` -> ``response_format``; ``max_output_tokens`` -> ``max_completion_tokens``;
+  ``reasoning.effort`` -> ``reasoning_effort``.
+
+Chat-only parameters (``messages``, ``max_tokens``, ``max_completion_tokens``,
+``response_format``, ``reasoning_effort``, ``stop``, ``n``, ...) are rejected with a 400 that
+names where the Responses API moved them, so a client that forgets to translate is caught.
+
+The reply: a ``response`` object whose ``output`` holds a ``reasoning`` item (when reasoning
+tokens were spent), a ``message`` item with one ``output_text`` part (unless the answer is
+only tool calls) and one ``function_call`` item per call; ``status`` is ``incomplete`` (reason
+``max_output_tokens``) when the limit cut the answer. Usage: ``input_tokens``,
+``input_tokens_details.cached_tokens``, ``output_tokens``,
+``output_tokens_details.reasoning_tokens``, ``total_tokens`` (the details are left out when
+``usage_details`` is false; ``usage_style: none`` sends ``usage: null``; the other styles all
+send this one shape). Streamed (``stream: true``): SSE frames ``event: <type>`` /
+``data: {...}`` with ``sequence_number``: ``response.created``, ``response.in_progress``, per
+item ``response.output_item.added`` / ``.done`` (text: ``response.content_part.added``,
+``response.output_text.delta`` per 4 characters, ``response.output_text.done``,
+``response.content_part.done``; calls: ``response.function_call_arguments.delta`` in two
+halves, ``.done``), then ``response.completed`` (or ``response.incomplete``) carrying the whole
+response with its usage. No ``[DONE]``.
+
+The request log records the Responses body as received; ``usage`` is the Responses usage sent,
+``tool_calls`` the calls in chat shape (``id`` = ``call_id``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from typing import Any
+
+from evals.sim import payloads
+from evals.sim.admission import Admission, apply_fault
+from evals.sim.behaviour import latency_s
+from evals.sim.chat import answer_chat
+from evals.sim.config import ModelConfig
+from evals.sim.reply import Problem, Reply, bad, error_reply
+from evals.sim.usage import Answer, last_user_text, message_text
+from evals.sim.validate import check_chat
+
+MOVED = {
+    "messages": "input",
+    "max_tokens": "max_output_tokens",
+    "max_completion_tokens": "max_output_tokens",
+    "response_format": "text.format",
+    "reasoning_effort": "reasoning.effort",
+    "verbosity": "text.verbosity",
+}
+UNSUPPORTED = ("stop", "n", "seed", "logprobs", "logit_bias", "frequency_penalty",
+               "presence_penalty", "functions", "function_call")  # fmt: skip
+
+
+class _Invalid(Exception):
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+
+
+def _part(part: Any, i: int, j: int) -> dict[str, Any]:
+    kind = part.get("type") if isinstance(part, dict) else None
+    if kind in ("input_text", "output_text", "text"):
+        return {"type": "text", "text": part.get("text", "")}
+    if kind == "input_image":
+        url = part.get("image_url")
+        return {
+            "type": "image_url",
+            "image_url": {"url": url, "detail": part.get("detail", "auto")},
+        }
+    raise _Invalid(
+        bad(
+            f"Invalid value: '{kind}'. Supported values are: 'input_text', 'input_image' "
+            "and 'output_text'.",
+            f"input[{i}].content[{j}].type",
+            "invalid_value",
+        )
+    )
+
+
+def _messages(body: dict[str, Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    instructions = body.get("instructions")
+    if isinstance(instructions, str) and instructions:
+        out.append({"role": "system", "content": instructions})
+    items = body.get("input")
+    if isinstance(items, str):
+        return [*out, {"role": "user", "content": items}]
+    if not isinstance(items, list):
+        raise _Invalid(bad("Invalid type for 'input': expected a string or an array.", "input"))
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise _Invalid(bad(f"Invalid type for 'input[{i}]': expected an object.", "input"))
+        kind = item.get("type", "message")
+        if kind == "message":
+            content = item.get("content")
+            if isinstance(content, list):
+                content = [_part(p, i, j) for j, p in enumerate(content)]
+            out.append({"role": item.get("role"), "content": content})
+        elif kind == "function_call":
+            call = {
+                "id": item.get("call_id"),
+                "type": "function",
+                "function": {"name": item.get("name"), "arguments": item.get("arguments", "")},
+            }
+            last = out[-1] if out else None
+            if last is not None and last.get("role") == "assistant" and "tool_calls" in last:
+                last["tool_calls"].append(call)
+            else:
+                out.append({"role": "assistant", "content": None, "tool_calls": [call]})
+        elif kind == "function_call_output":
+            output = item.get("output")
+            text = output if isinstance(output, str) else json.dumps(output)
+            out.append({"role": "tool", "tool_call_id": item.get("call_id"), "content": text})
+        else:
+            raise _Invalid(
+                bad(
+                    f"Invalid value: '{kind}'. The evals simulator supports the input item "
+                    "types 'message', 'function_call' and 'function_call_output'.",
+                    f"input[{i}].type",
+                    "invalid_value",
+                )
+            )
+    return out
+
+
+def _tools(tools: Any) -> Any:
+    if not isinstance(tools, list):
+        return tools
+    out = []
+    for tool in tools:
+        if isinstance(tool, dict) and tool.get("type") == "function":
+            fn = {k: v for k, v in tool.items() if k != "type"}
+            out.append({"type": "function", "function": fn})
+        else:
+            out.append(tool)
+    return out
+
+
+def chat_body(body: dict[str, Any]) -> dict[str, Any]:
+    """The chat completion request a Responses request stands for (raises _Invalid)."""
+    for key, where in MOVED.items():
+        if key in body:
+            raise _Invalid(
+                bad(
+                    f"Unsupported parameter: '{key}'. In the Responses API, this parameter "
+                    f"has moved to '{where}'.",
+                    key,
+                    "unsupported_parameter",
+                )
+            )
+    for key in UNSUPPORTED:
+        if key in body:
+            raise _Invalid(bad(f"Unsupported parameter: '{key}'.", key, "unsupported_parameter"))
+    if "input" not in body:
+        raise _Invalid(
+            bad("Missing required parameter: 'input'.", "input", "missing_required_parameter")
+        )
+    chat: dict[str, Any] = {"model": body["model"], "messages": _messages(body)}
+    for key in ("temperature", "top_p", "parallel_tool_calls", "stream"):
+        if key in body:
+            chat[key] = body[key]
+    if "tools" in body:
+        chat["tools"] = _tools(body["tools"])
+    choice = body.get("tool_choice")
+    if isinstance(choice, dict) and choice.get("type") == "function":
+        chat["tool_choice"] = {"type": "function", "function": {"name": choice.get("name")}}
+    elif choice is not None:
+        chat["tool_choice"] = choice
+    if body.get("max_output_tokens") is not None:
+        chat["max_completion_tokens"] = body["max_output_tokens"]
+    reasoning = body.get("reasoning")
+    if isinstance(reasoning, dict) and reasoning.get("effort") is not None:
+        chat["reasoning_effort"] = reasoning["effort"]
+    text = body.get("text")
+    fmt = text.get("format") if isinstance(text, dict) else None
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        spec = {k: v for k, v in fmt.items() if k != "type"}
+        chat["response_format"] = {"type": "json_schema", "json_schema": spec}
+    elif isinstance(fmt, dict) and fmt.get("type") == "json_object":
+        chat["response_format"] = {"type": "json_object"}
+    return chat
+
+
+def usage_of(model: ModelConfig, ans: Answer) -> dict[str, Any] | None:
+    """The Responses usage object (rules in the module docstring)."""
+    if model.usage_style == "none":
+        return None
+    usage: dict[str, Any] = {
+        "input_tokens": ans.prompt_tokens,
+        "output_tokens": ans.completion_tokens,
+        "total_tokens": ans.prompt_tokens + ans.completion_tokens,
+    }
+    if model.usage_details:
+        usage["input_tokens_details"] = {"cached_tokens": ans.cached_tokens}
+        usage["output_tokens_details"] = {"reasoning_tokens": ans.reasoning_tokens}
+    return usage
+
+
+def _items(rid: str, ans: Answer) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    if ans.reasoning_tokens:
+        items.append({"type": "reasoning", "id": f"rs_{rid}", "summary": []})
+    if not ans.tool_calls:
+        status = "incomplete" if ans.finish_reason == "length" else "completed"
+        part = {"type": "output_text", "text": ans.text, "annotations": [], "logprobs": []}
+        items.append(
+            {
+                "type": "message",
+                "id": f"msg_{rid}",
+                "status": status,
+                "role": "assistant",
+                "content": [part],
+            }
+        )
+    for i, call in enumerate(ans.tool_calls or []):
+        fn = call["function"]
+        items.append(
+            {
+                "type": "function_call",
+                "id": f"fc_{rid}_{i}",
+                "call_id": call["id"],
+                "name": fn["name"],
+                "arguments": fn["arguments"],
+                "status": "completed",
+            }
+        )
+    return items
+
+
+def response_object(
+    rid: str, created: int, body: dict[str, Any], ans: Answer | None, usage: Any
+) -> dict[str, Any]:
+    """A ``response`` object; ``ans=None`` gives the in-progress one of ``response.created``."""
+    done = ans is not None
+    incomplete = done and ans.finish_reason == "length"
+    return {
+        "id": f"resp_{rid}",
+        "object": "response",
+        "created_at": created,
+        "status": ("incomplete" if incomplete else "completed") if done else "in_progress",
+        "error": None,
+        "incomplete_details": {"reason": "max_output_tokens"} if incomplete else None,
+        "instructions": body.get("instructions"),
+        "max_output_tokens": body.get("max_output_tokens"),
+        "model": body.get("model"),
+        "output": _items(rid, ans) if ans is not None else [],
+        "parallel_tool_calls": body.get("parallel_tool_calls", True),
+        "reasoning": body.get("reasoning") or {"effort": None, "summary": None},
+        "temperature": body.get("temperature", 1.0),
+        "text": body.get("text") or {"format": {"type": "text"}},
+        "tool_choice": body.get("tool_choice", "auto"),
+        "tools": body.get("tools") or [],
+        "top_p": body.get("top_p", 1.0),
+        "usage": usage if done else None,
+    }
+
+
+def stream_frames(
+    rid: str, created: int, body: dict[str, Any], ans: Answer, usage: Any
+) -> tuple[list[bytes], int]:
+    """SSE frames and how many of them (after the first) are paced output deltas.
+
+    The first frame holds everything up to the first output delta, so pacing (and the
+    TTFT a client measures) starts at the content.
+    """
+    seq = itertools.count()
+
+    def event(kind: str, **fields: Any) -> bytes:
+        data = json.dumps({"type": kind, "sequence_number": next(seq), **fields})
+        return f"event: {kind}\ndata: {data}\n\n".encode()
+
+    final = response_object(rid, created, body, ans, usage)
+    head = [
+        event("response.created", response=response_object(rid, created, body, None, None)),
+        event("response.in_progress", response=response_object(rid, created, body, None, None)),
+    ]
+    paced: list[bytes] = []
+    tail: list[bytes] = []
+    paced_yet = False
+    for index, item in enumerate(final["output"]):
+        if item["type"] == "message":
+            empty = {**item, "status": "in_progress", "content": []}
+            text = item["content"][0]["text"]
+            blank = {"type": "output_text", "text": "", "annotations": []}
+            ids = {"item_id": item["id"], "output_index": index, "content_index": 0}
+            opening = [
+                event("response.output_item.added", output_index=index, item=empty),
+                event("response.content_part.added", part=blank, **ids),
+            ]
+            deltas = [
+                event(
+                    "response.output_text.delta",
+                    delta=text[i : i + payloads.CHUNK_CHARS],
+                    logprobs=[],
+                    **ids,
+                )  # fmt: skip
+                for i in range(0, len(text), payloads.CHUNK_CHARS)
+            ]
+            closing = [
+                event("response.output_text.done", text=text, logprobs=[], **ids),
+                event("response.content_part.done", part=item["content"][0], **ids),
+                event("response.output_item.done", output_index=index, item=item),
+            ]
+        elif item["type"] == "function_call":
+            empty = {**item, "status": "in_progress", "arguments": ""}
+            args = item["arguments"]
+            half = len(args) // 2
+            ids = {"item_id": item["id"], "output_index": index}
+            opening = [event("response.output_item.added", output_index=index, item=empty)]
+            deltas = [
+                event("response.function_call_arguments.delta", delta=piece, **ids)
+                for piece in (args[:half], args[half:])
+            ]
+            closing = [
+                event("response.function_call_arguments.done", arguments=args, **ids),
+                event("response.output_item.done", output_index=index, item=item),
+            ]
+        else:
+            opening = [event("response.output_item.added", output_index=index, item=item)]
+            deltas = []
+            closing = [event("response.output_item.done", output_index=index, item=item)]
+        if paced_yet:
+            tail += opening + deltas + closing
+        elif deltas:
+            head += opening
+            paced, paced_yet = deltas, True
+            tail += closing
+        else:  # nothing to pace yet (a reasoning item): still part of the first frame
+            head += opening + closing
+    kind = "response.incomplete" if final["status"] == "incomplete" else "response.completed"
+    tail.append(event(kind, response=final))
+    return [b"".join(head), *paced, b"".join(tail)], len(paced)
+
+
+def serve(
+    admission: Admission,
+    ids: Any,
+    model: ModelConfig,
+    body: dict[str, Any],
+    sha: str,
+    attempt: int,
+    rec: dict | None,
+) -> Reply:
+    """Answer one ``/v1/responses`` request (the order of ``evals.sim.api`` chat handler)."""
+    if model.kind != "chat":
+        return error_reply(
+            *bad(
+                f"The model `{model.name}` is a {model.kind} model and does not support responses.",
+                "model",
+                "unsupported_model",
+            )
+        )
+    try:
+        chat = chat_body(body)
+    except _Invalid as exc:
+        return error_reply(*exc.problem)
+    problem = check_chat(model, chat)
+    if problem is not None:
+        return error_reply(*problem)
+    stream = bool(body.get("stream"))
+    if rec is not None:
+        rec["stream"] = stream
+        rec["images"] = sum(message_text(m)[1] for m in chat["messages"])
+    gated, fault = admission.gate(model, sha, attempt, rec)
+    if gated is not None:
+        return gated
+    ans = answer_chat(model, chat)
+    headers: list[tuple[str, str]] = []
+    if fault is None:
+        headers, limited = admission.limit(model, ans.prompt_tokens + ans.completion_tokens)
+        if limited is not None:
+            return limited
+    usage = usage_of(model, ans)
+    if rec is not None and fault is None:
+        rec.update(
+            response_text=None if ans.tool_calls else ans.text,
+            usage=usage,
+            correct=ans.correct,
+            tool_calls=ans.tool_calls,
+        )
+    n = next(ids)
+    rid = f"sim{n:012x}"
+    headers.append(("x-request-id", f"req_sim{n:012x}"))
+    delay = 0.0
+    if model.latency_ms or model.latency_jitter_ms:
+        delay = latency_s(model, last_user_text(chat["messages"]))
+    gap = 0.0
+    if model.tokens_per_s:
+        gap = 1.0 / model.tokens_per_s
+        delay += ans.reasoning_tokens * gap if stream else ans.completion_tokens * gap
+    created = int(time.time())
+    if stream:
+        events, paced = stream_frames(rid, created, body, ans, usage)
+        reply = Reply(
+            events=events, headers=headers, content_type="text/event-stream", delay_s=delay
+        )
+        reply.event_gap_s, reply.paced_events = gap, paced
+        if fault is not None and fault.kind == "malformed":
+            reply.events = [events[0], payloads.MALFORMED_EVENT]
+        elif fault is not None:  # stream_cut: the opening frames only, then close
+            reply.events, reply.action = events[: max(1, len(events) // 2)], "cut"
+        return reply
+    payload = response_object(rid, created, body, ans, usage)
+    reply = Reply(body=json.dumps(payload).encode(), headers=headers, delay_s=delay)
+    return apply_fault(reply, fault)
