@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(VENV)/bin/evals run suites/quickstart.yaml suites/facts.yaml -r runners/local.yaml
+	$(VENV)/bin/evals run suites/humaneval.yaml -r runners/local.yaml -m smollm2-135m -m sim-good --limit 3
 
 test: $(STAMP) browser
 	$(PY) -m pytest -q

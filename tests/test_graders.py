@@ -59,7 +59,7 @@ def test_known_types_keep_their_order_in_messages() -> None:
     order = (
         "exact", "contains", "regex", "numeric", "json", "json_schema", "tool_calls",
         "levenshtein", "wer", "similar", "llm_rubric", "closedqa", "python", "all", "any",
-        "weighted", "choice",
+        "weighted", "choice", "code_exec",
     )  # fmt: skip
     assert KNOWN_TYPES == order == known_types()
     assert f"known types: {', '.join(order)} (any may be prefixed" in str(spec_error({}))

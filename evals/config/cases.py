@@ -7,19 +7,21 @@ than a ten-case one. Every case remembers its file and line for error messages.
 from __future__ import annotations
 
 import csv
+import gzip
+import importlib.util
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from evals.config.schema_errors import input_error
 from evals.config.yamlload import iter_yaml_list
 from evals.errors import InputError
 
-CASE_FILE_SUFFIXES = (".jsonl", ".csv", ".yaml", ".yml")
+CASE_FILE_SUFFIXES = (".jsonl", ".jsonl.gz", ".csv", ".yaml", ".yml")
 CSV_SPECIAL_COLUMNS = ("id", "expect", "tags")
 
 
@@ -44,6 +46,90 @@ class CaseSpec(BaseModel):
     cluster: str | int | None = None
     """Cases sharing a cluster are not independent (several questions on one passage,
     turns of one conversation): intervals and tests then use clustered errors."""
+
+
+class CasesSourceSpec(BaseModel):
+    """`cases:` as a mapping: a file (or a file inside an installed package), and how its
+    records map onto cases when they are not in the case format (HumanEval's jsonl)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file: str | None = None
+    """A path relative to the suite file."""
+    resource: str | None = None
+    """`package/path/inside.jsonl.gz`: a data file shipped inside an installed package."""
+    install: str | None = None
+    """How to install the package, said when it is missing."""
+    id: str | None = None
+    """The record field holding the case id (records are then mapped, not read as cases)."""
+    vars: list[str] = []
+    """Record fields that become the case's vars."""
+    expect: str | None = None
+    """The record field holding the case's `expect`."""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> CasesSourceSpec:
+        if (self.file is None) == (self.resource is None):
+            raise ValueError("give either `file:` or `resource:` (package/path), not both")
+        return self
+
+    @property
+    def mapped(self) -> bool:
+        return self.id is not None or bool(self.vars) or self.expect is not None
+
+
+@dataclass(frozen=True, slots=True)
+class FieldMap:
+    """How a foreign record becomes a case: which fields are id, vars and expect."""
+
+    id: str | None
+    vars: tuple[str, ...]
+    expect: str | None
+
+    def apply(self, record: Any, path: Path, line: int | None) -> dict[str, Any]:
+        if not isinstance(record, dict):
+            raise InputError("a record must be a JSON object", path, line)
+        wanted = [f for f in (self.id, *self.vars, self.expect) if f is not None]
+        missing = [f for f in wanted if f not in record]
+        if missing:
+            raise InputError(
+                f"record has no field(s) {', '.join(map(repr, missing))} named in the suite's "
+                f"`cases:` mapping; it has {', '.join(map(repr, record))}",
+                path,
+                line,
+            )
+        raw: dict[str, Any] = {"vars": {name: record[name] for name in self.vars}}
+        if self.id is not None:
+            raw["id"] = record[self.id]
+        if self.expect is not None:
+            raw["expect"] = record[self.expect]
+        return raw
+
+
+def resource_file(ref: str, install: str | None, suite_path: Path, line: int | None) -> Path:
+    """`package/inner/path`: the file inside an installed package; exit-2 errors say how."""
+    package, _, inner = ref.partition("/")
+    if not package.isidentifier() or not inner:
+        raise InputError(
+            f"cases resource '{ref}' must look like 'package/path/to/file.jsonl.gz'",
+            suite_path,
+            line,
+        )
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        how = install or f"pip install the distribution that provides '{package}'"
+        raise InputError(
+            f"the cases come from the package '{package}', which is not installed: {how}",
+            suite_path,
+            line,
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / inner
+    if not path.is_file():
+        raise InputError(f"package '{package}' has no file '{inner}'", suite_path, line)
+    return _check_suffix(path, ref, suite_path, line)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +181,9 @@ def iter_inline(items: list[Any], suite_path: Path) -> Iterator[Case]:
         yield _case_from(raw, index, suite_path, line)
 
 
-def _iter_jsonl(path: Path) -> Iterator[Case]:
-    with path.open(encoding="utf-8") as stream:
+def _iter_jsonl(path: Path, fields: FieldMap | None = None) -> Iterator[Case]:
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as stream:
         index = 0
         for lineno, text in enumerate(stream, start=1):
             if not text.strip():
@@ -106,6 +193,10 @@ def _iter_jsonl(path: Path) -> Iterator[Case]:
                 raw = json.loads(text)
             except json.JSONDecodeError as exc:
                 raise InputError(f"invalid JSON ({exc.msg}): fix this line", path, lineno) from None
+            except (OSError, EOFError) as exc:  # a corrupt .gz
+                raise InputError(f"cannot read the file: {exc}", path, lineno) from None
+            if fields is not None:
+                raw = fields.apply(raw, path, lineno)
             yield _case_from(raw, index, path, lineno)
 
 
@@ -144,9 +235,19 @@ def _iter_yaml(path: Path) -> Iterator[Case]:
         yield _case_from(raw, index, path, line, tree=raw)
 
 
+def _check_suffix(path: Path, ref: str, suite_path: Path, line: int | None) -> Path:
+    if not path.name.endswith(CASE_FILE_SUFFIXES):
+        raise InputError(
+            f"cases file '{ref}' has an unknown type: use one of {', '.join(CASE_FILE_SUFFIXES)}",
+            suite_path,
+            line,
+        )
+    return path
+
+
 def resolve_cases_file(ref: str, suite_path: Path, line: int | None) -> Path:
     path = (suite_path.parent / ref).resolve()
-    if path.suffix not in CASE_FILE_SUFFIXES:
+    if not path.name.endswith(CASE_FILE_SUFFIXES):
         raise InputError(
             f"cases file '{ref}' has an unknown type: use one of {', '.join(CASE_FILE_SUFFIXES)}",
             suite_path,
@@ -162,9 +263,27 @@ def resolve_cases_file(ref: str, suite_path: Path, line: int | None) -> Path:
     return path
 
 
-def iter_file(path: Path) -> Iterator[Case]:
-    if path.suffix == ".jsonl":
-        return _iter_jsonl(path)
+def resolve_cases_source(
+    spec: CasesSourceSpec, suite_path: Path, line: int | None
+) -> tuple[Path, FieldMap | None]:
+    """The file a `cases:` mapping names, and its field mapping (None: records are cases)."""
+    if spec.resource is not None:
+        path = resource_file(spec.resource, spec.install, suite_path, line)
+    else:
+        path = resolve_cases_file(spec.file or "", suite_path, line)
+    fields = FieldMap(spec.id, tuple(spec.vars), spec.expect) if spec.mapped else None
+    if fields is not None and not path.name.endswith((".jsonl", ".jsonl.gz")):
+        raise InputError(
+            "mapping record fields (`id`, `vars`, `expect`) works on .jsonl(.gz) files only",
+            suite_path,
+            line,
+        )
+    return path, fields
+
+
+def iter_file(path: Path, fields: FieldMap | None = None) -> Iterator[Case]:
+    if path.name.endswith((".jsonl", ".jsonl.gz")):
+        return _iter_jsonl(path, fields)
     if path.suffix == ".csv":
         return _iter_csv(path)
     return _iter_yaml(path)

@@ -18,7 +18,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from evals.config.cases import Case, iter_file, iter_inline, resolve_cases_file
+from evals.config.cases import (
+    Case,
+    CasesSourceSpec,
+    FieldMap,
+    iter_file,
+    iter_inline,
+    resolve_cases_file,
+    resolve_cases_source,
+)
 from evals.config.render import (
     ImageError,
     MessageSpec,
@@ -71,8 +79,9 @@ class SuiteSpec(BaseModel):
     """The one-variant form; the variant is named `default`."""
     params: dict[str, Any] = {}
     """Request defaults (max_tokens, temperature, ...); models may override."""
-    cases: str | list[Any]
-    """A path relative to the suite file (.jsonl/.csv/.yaml), or an inline list."""
+    cases: str | list[Any] | CasesSourceSpec
+    """A path relative to the suite file (.jsonl/.jsonl.gz/.csv/.yaml), an inline list, or
+    a mapping: {file: or resource: package/file, id:, vars: [...], expect:, install:}."""
     graders: list[dict[str, Any]] = []
     stream: bool = False
     """Stream responses to measure time to first token and tokens/s."""
@@ -112,11 +121,12 @@ class Suite:
     corpus: Path | None = None
     k: tuple[int, ...] = (1, 5, 10)
     dimensions: tuple[int, ...] = ()
+    case_fields: FieldMap | None = None  # how records of `cases_file` map onto cases
 
     def cases(self) -> Iterator[Case]:
         """Stream the cases; nothing is held beyond the current one."""
         if self.cases_file is not None:
-            return iter_file(self.cases_file)
+            return iter_file(self.cases_file, self.case_fields)
         return iter_inline(self.inline_cases or [], self.path)
 
 
@@ -176,9 +186,13 @@ def load_suite(path: str | Path) -> Suite:
         sys.path.append(str(path.parent.resolve()))
     grader_lines = getattr(tree.get("graders"), "item_lines", [tree.line] * len(spec.graders))
     graders = build_graders(tree.get("graders") or [], grader_lines, path)
-    cases_file = None
+    cases_file, case_fields = None, None
     if isinstance(spec.cases, str):
         cases_file = resolve_cases_file(spec.cases, path, tree.key_lines.get("cases"))
+    elif isinstance(spec.cases, CasesSourceSpec):
+        cases_file, case_fields = resolve_cases_source(
+            spec.cases, path, tree.key_lines.get("cases")
+        )
     params = dict(spec.params)
     for key in ("tools", "tool_choice"):
         if getattr(spec, key) is not None:
@@ -201,6 +215,7 @@ def load_suite(path: str | Path) -> Suite:
         corpus=_corpus_path(spec, path, tree),
         k=tuple(spec.k),
         dimensions=tuple(spec.dimensions),
+        case_fields=case_fields,
     )
 
 

