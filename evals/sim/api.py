@@ -18,15 +18,12 @@ from typing import Any
 
 from evals.sim import media, payloads, responses
 from evals.sim.admission import Admission, apply_fault
-from evals.sim.behaviour import latency_s
-from evals.sim.chat import answer_chat
+from evals.sim.answering import answer_request
 from evals.sim.config import ModelConfig, SimConfig
 from evals.sim.faults import AttemptCounter, canonical_sha256
 from evals.sim.multipart import MultipartError, parse
 from evals.sim.reply import Reply, error_reply, json_reply
 from evals.sim.reqlog import RequestLog, new_record
-from evals.sim.usage import last_user_text, message_text
-from evals.sim.validate import check_chat
 
 HEALTH_BODY = b'{"status": "ok"}'
 
@@ -143,42 +140,15 @@ class App:
     def _chat(
         self, model: ModelConfig, body: dict[str, Any], sha: str, attempt: int, rec: dict | None
     ) -> Reply:
-        problem = check_chat(model, body)
-        if problem is not None:
-            return error_reply(*problem)
-        stream = bool(body.get("stream"))
-        if rec is not None:
-            rec["stream"] = stream
-            rec["images"] = sum(message_text(m)[1] for m in body["messages"])
-        gated, fault = self.admission.gate(model, sha, attempt, rec)
-        if gated is not None:
-            return gated
-        ans = answer_chat(model, body)
-        headers: list[tuple[str, str]] = []
-        if fault is None:
-            headers, limited = self.admission.limit(
-                model, ans.prompt_tokens + ans.completion_tokens
-            )
-            if limited is not None:
-                return limited
-        usage = ans.usage(model.usage_details)
-        if rec is not None and fault is None:
-            rec.update(
-                response_text=None if ans.tool_calls else ans.text,
-                usage=usage,
-                correct=ans.correct,
-                tool_calls=ans.tool_calls,
-            )
-        n = next(self._ids)
-        cid = f"chatcmpl-sim{n:012x}"
-        headers.append(("x-request-id", f"req_sim{n:012x}"))
-        delay = 0.0
-        if model.latency_ms or model.latency_jitter_ms:
-            delay = latency_s(model, last_user_text(body["messages"]))
-        gap = 0.0
-        if model.tokens_per_s:
-            gap = 1.0 / model.tokens_per_s
-            delay += ans.reasoning_tokens * gap if stream else ans.completion_tokens * gap
+        answered = answer_request(
+            self.admission, self._ids, model, body, sha, attempt, rec,
+            lambda ans: ans.usage(model.usage_details),
+        )  # fmt: skip
+        if isinstance(answered, Reply):
+            return answered
+        ans, usage, headers, fault = answered.ans, answered.usage, answered.headers, answered.fault
+        stream, delay, gap = answered.stream, answered.delay_s, answered.gap_s
+        cid = f"chatcmpl-sim{answered.number:012x}"
         created = int(time.time())
         if stream:
             opts = body.get("stream_options")

@@ -45,12 +45,10 @@ from typing import Any
 
 from evals.sim import payloads
 from evals.sim.admission import Admission, apply_fault
-from evals.sim.behaviour import latency_s
-from evals.sim.chat import answer_chat
+from evals.sim.answering import answer_request
 from evals.sim.config import ModelConfig
 from evals.sim.reply import Problem, Reply, bad, error_reply
-from evals.sim.usage import Answer, last_user_text, message_text
-from evals.sim.validate import check_chat
+from evals.sim.usage import Answer
 
 MOVED = {
     "messages": "input",
@@ -366,40 +364,14 @@ def serve(
         chat = chat_body(body)
     except _Invalid as exc:
         return error_reply(*exc.problem)
-    problem = check_chat(model, chat)
-    if problem is not None:
-        return error_reply(*problem)
-    stream = bool(body.get("stream"))
-    if rec is not None:
-        rec["stream"] = stream
-        rec["images"] = sum(message_text(m)[1] for m in chat["messages"])
-    gated, fault = admission.gate(model, sha, attempt, rec)
-    if gated is not None:
-        return gated
-    ans = answer_chat(model, chat)
-    headers: list[tuple[str, str]] = []
-    if fault is None:
-        headers, limited = admission.limit(model, ans.prompt_tokens + ans.completion_tokens)
-        if limited is not None:
-            return limited
-    usage = usage_of(model, ans)
-    if rec is not None and fault is None:
-        rec.update(
-            response_text=None if ans.tool_calls else ans.text,
-            usage=usage,
-            correct=ans.correct,
-            tool_calls=ans.tool_calls,
-        )
-    n = next(ids)
-    rid = f"sim{n:012x}"
-    headers.append(("x-request-id", f"req_sim{n:012x}"))
-    delay = 0.0
-    if model.latency_ms or model.latency_jitter_ms:
-        delay = latency_s(model, last_user_text(chat["messages"]))
-    gap = 0.0
-    if model.tokens_per_s:
-        gap = 1.0 / model.tokens_per_s
-        delay += ans.reasoning_tokens * gap if stream else ans.completion_tokens * gap
+    answered = answer_request(
+        admission, ids, model, chat, sha, attempt, rec, lambda ans: usage_of(model, ans)
+    )
+    if isinstance(answered, Reply):
+        return answered
+    ans, usage, headers, fault = answered.ans, answered.usage, answered.headers, answered.fault
+    stream, delay, gap = answered.stream, answered.delay_s, answered.gap_s
+    rid = f"sim{answered.number:012x}"
     created = int(time.time())
     if stream:
         events, paced = stream_frames(rid, created, body, ans, usage)
