@@ -9,6 +9,7 @@ import pytest
 from evals.graders import GradeContext, build_grader
 from evals.graders.choice import expected_index, parse_answer
 
+CONFIG = "models:\n  m: {accuracy: 1.0}\n"  # the sim of the HTTP test below
 CAPITALS = ["Berlin", "Paris", "Rome", "Madrid"]  # A B C D
 CITIES = ["York", "New York", "Boston"]
 
@@ -125,3 +126,45 @@ def test_shuffled_order_is_reproducible_and_varies_by_repeat() -> None:
     orders = {tuple(shuffled_order(4, 7, "q1", r)) for r in range(12)}
     assert len(orders) > 1  # repeats see different positions
     assert {tuple(shuffled_order(4, s, "q1", 0)) for s in range(12)} != {tuple(first)}
+
+
+def _shuffled_run(root: Any, sim: Any, seed: int) -> list[Any]:
+    from tests.helpers import REPO, evals_cli, stored_results, write
+
+    text = (REPO / "suites" / "reference" / "choice.yaml").read_text()
+    suite = write(
+        root / "choice.yaml",
+        text.replace("  - {type: choice}", f"  - {{type: choice, shuffle: true, seed: {seed}}}"),
+    )
+    runner = write(
+        root / "r.yaml",
+        f'endpoints:\n  sim: {{base_url: "{sim.base_url}"}}\n'
+        "models:\n  - {id: m, endpoint: sim}\n",
+    )
+    done = evals_cli(root, "run", str(suite), "-r", str(runner), "--repeat", "3", "--no-cache")
+    assert done.returncode == 0, done.stderr
+    return stored_results(root)
+
+
+def test_shuffled_options_by_seed_over_http(sim: Any, paths: Any, tmp_path: Any) -> None:
+    import json
+
+    from tests.helpers import chat_log
+
+    first = _shuffled_run(tmp_path / "a", sim, seed=7)
+    again = _shuffled_run(tmp_path / "b", sim, seed=7)
+    other = _shuffled_run(tmp_path / "c", sim, seed=8)
+
+    def orders(rows: list[Any]) -> dict[tuple[str, int], list[int]]:
+        return {(r["case_id"], r["repeat"]): json.loads(r["vars"])["choice_order"] for r in rows}
+
+    assert orders(first) == orders(again)  # reproducible by seed
+    assert orders(first) != orders(other)
+    assert len({tuple(o) for o in orders(first).values()}) > 1  # repeats differ
+    # the model saw the options in the stored order, and a right answer still passes
+    sent = [e["request"]["messages"][-1]["content"] for e in chat_log(paths["log"])]
+    for row in first:
+        shown = json.loads(row["vars"])["choices"]
+        listing = "\n".join(f"{'ABCD'[i]}. {option}" for i, option in enumerate(shown))
+        assert any(listing in text for text in sent), row["case_id"]
+        assert row["passed"] == 1, (row["case_id"], row["grades"])  # the sim answers right

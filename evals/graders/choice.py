@@ -19,7 +19,7 @@ import math
 import random
 import re
 import string
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from evals.graders.base import BaseGrader, Check, CommonOptions, GradeContext, error, fail, ok
@@ -38,6 +38,8 @@ _LONE = re.compile(r"(?<![A-Za-z'’-])([A-Z])(?![A-Za-z'’-])")
 
 class ChoiceOptions(CommonOptions):
     choices_var: str = "choices"  # the case variable holding the list of option texts
+    shuffle: bool = False  # each repeat shows the options in its own order (by `seed`)
+    seed: int = 0
 
 
 def letter_of(index: int) -> str:
@@ -178,3 +180,35 @@ def shuffled_order(count: int, seed: int | str, case_id: str, repeat: int) -> li
     order = list(range(count))
     random.Random(int.from_bytes(digest[:8], "big")).shuffle(order)
     return order
+
+
+def shuffle_case(vars_: Mapping[str, Any], expect: Any, options: ChoiceOptions, case_id: str,
+                 repeat: int) -> tuple[dict[str, Any], Any]:  # fmt: skip
+    """A case's vars with its options in this repeat's order, and `expect` following its
+    option (a letter or index moves with it; an option's text needs no change).
+
+    The order is kept in the vars (`choice_order`: original index of each shown option), so
+    the stored sample says what the model saw. Unreadable options are left as they are:
+    the grader then says what is wrong with them.
+    """
+    choices = vars_.get(options.choices_var)
+    if not isinstance(choices, list) or not 1 < len(choices) <= len(LETTERS):
+        return dict(vars_), expect
+    order = shuffled_order(len(choices), options.seed, case_id, repeat)
+    shown = {**vars_, options.choices_var: [choices[i] for i in order], "choice_order": order}
+    want = expected_index(expect, [str(c) for c in choices])
+    if isinstance(want, str) or isinstance(expect, str) and len(expect.strip()) > 1:
+        return shown, expect  # an option's text (or unreadable: the grader reports it)
+    moved = order.index(want)
+    if isinstance(expect, int):
+        return shown, moved
+    letter = letter_of(moved)
+    return shown, letter if expect.strip().isupper() else letter.lower()
+
+
+def shuffle_spec(graders: Sequence[Any]) -> ChoiceOptions | None:
+    """The options of a suite's `choice` grader that shuffles, if it has one."""
+    for grader in graders:
+        if isinstance(grader, ChoiceGrader) and grader.options.shuffle:
+            return grader.options
+    return None

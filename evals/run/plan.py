@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import islice
 from typing import Any
 
@@ -18,6 +18,7 @@ from evals.config.render import PromptTemplate
 from evals.config.runner import ModelSpec
 from evals.config.suite import Suite
 from evals.engine.request import Request
+from evals.graders.choice import ChoiceOptions, shuffle_case, shuffle_spec
 from evals.pricing import Price
 from evals.records import canonical_json
 from evals.run.kinds import build_body, kind_of, request_kind
@@ -93,10 +94,15 @@ def plan_model(
         stream = model.stream if model.stream is not None else suite.stream
         sent_as = request_kind(model, suite.kind)
         api = "responses" if sent_as == "responses" else "chat"  # part of the cache key
+        shuffle = shuffle_spec(suite.graders)
         for case in islice(suite.cases(), limit):
             for template in variants:
                 body = kind.body(suite, model, template, case)
                 for index in range(repeat):
+                    shown = case
+                    if shuffle is not None:  # this repeat's order of the options
+                        shown = _shuffled(case, shuffle, index)
+                        body = kind.body(suite, model, template, shown)
                     request = Request(
                         endpoint=model.endpoint,
                         body=body,
@@ -107,9 +113,14 @@ def plan_model(
                         tool_results=case.tool_results,
                         model_id=model.id,
                     )
-                    job = Job(suite, case, template.name, model, index, request)
+                    job = Job(suite, shown, template.name, model, index, request)
                     if skip is None or not skip(job):
                         yield job
+
+
+def _shuffled(case: Case, options: ChoiceOptions, repeat: int) -> Case:
+    vars_, expect = shuffle_case(case.vars, case.expect, options, case.id, repeat)
+    return replace(case, vars=vars_, expect=expect)
 
 
 def count_planned(
