@@ -207,6 +207,10 @@ def test_interrupted_run_keeps_what_it_received(tmp_path: Path) -> None:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            # Ctrl-C as a user's terminal sends it: a shell that started these tests in the
+            # background (`make test &`) passes SIGINT down ignored, and Python then never
+            # turns it into KeyboardInterrupt
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and len(chat_log(tmp_path / "sim.jsonl")) < 6:
