@@ -8,7 +8,9 @@ Graders that need no call run first, and the result is committed once.
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -74,12 +76,26 @@ def _apply(record: ResultRecord, verdict: Verdict) -> None:
     record.grader_cost_usd = verdict.grader_cost_usd
 
 
+PENDING_GRADES = 256  # answers awaiting a slow grader before the engine waits for one
+
+
 class Collector:
+    """Stores each answer as it arrives and grades it.
+
+    Graders that take a while (a judge, an embedder, code run in a child process) grade
+    in the background: the answer is stored first (ungraded), the engine goes on to the
+    next request, and the verdict is written when it comes; `drain()` waits for the last
+    ones. At most PENDING_GRADES wait at once, so memory stays bounded when grading is
+    slower than answering.
+    """
+
     def __init__(self, store: ResultStore, run_id: str, services: GraderServices | None = None):
         self.store = store
         self.run_id = run_id
         self.services = services
         self.stored = 0
+        self._grading: set[asyncio.Task[None]] = set()
+        self._slots: asyncio.Semaphore | None = None  # made in the running event loop
 
     async def on_response(self, job: Job, response: Response) -> None:
         record = raw_record(self.run_id, job, response)
@@ -98,7 +114,24 @@ class Collector:
             self.store.add_result(record, entry)
             return
         record.error, record.error_class = UNGRADED
-        self.store.add_result(record, entry)  # paid for: kept before the judge is asked
-        verdict = await grade
+        self.store.add_result(record, entry)  # paid for: kept before the grader runs
         key = (record.suite, record.case_id, record.prompt, record.model, record.repeat)
-        save_verdict(self.store, self.run_id, key, verdict)
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(PENDING_GRADES)
+        await self._slots.acquire()
+        task = asyncio.create_task(self._grade_later(grade, key))
+        self._grading.add(task)
+        task.add_done_callback(self._grading.discard)
+
+    async def _grade_later(self, grade: Awaitable[Verdict], key: tuple) -> None:
+        try:
+            save_verdict(self.store, self.run_id, key, await grade)
+        finally:
+            assert self._slots is not None
+            self._slots.release()
+
+    async def drain(self) -> None:
+        """Wait for every verdict still being graded (an interrupted run leaves the rest
+        ungraded in the store, for `evals regrade` or a resume)."""
+        while self._grading:
+            await asyncio.gather(*list(self._grading))

@@ -52,6 +52,7 @@ async def _drive(engine, plans, collector, progress, retrieval_work) -> None:
     ticker = asyncio.create_task(progress.run())
     try:
         await engine.run(plans, collector.on_response)
+        await collector.drain()  # verdicts of slow graders still on their way
         for work in retrieval_work:
             await work()
     finally:
