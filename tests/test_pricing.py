@@ -49,7 +49,8 @@ def test_strip_snapshot_needs_a_base() -> None:
 
 def test_bundled_has_every_listed_model_with_source_and_date() -> None:
     expected = {
-        "gpt-4o", "gpt-4o-2024-05-13", "gpt-4o-mini", "o1", "o3", "o3-mini", "o4-mini", "gpt-4.1",
+        "gpt-4o", "gpt-4o-2024-05-13", "gpt-4o-mini", "o1", "o1-pro", "o3", "o3-pro", "o3-mini",
+        "o4-mini", "gpt-4.1",
         "gpt-4.1-mini", "gpt-4.1-nano", "gpt-5", "gpt-5-mini", "gpt-5-nano", "gpt-5.1",
         "gpt-5.2", "gpt-5.4", "gpt-5.4-mini", "gpt-5.4-nano", "gpt-5.5",
         "text-embedding-3-small", "text-embedding-3-large", "whisper-1",
@@ -76,6 +77,13 @@ def test_bundled_values_from_reference_table() -> None:
     emb = BUNDLED.lookup("text-embedding-3-small")
     assert (emb.input, emb.output, emb.cached_input, emb.batch_input) == (0.02, None, None, 0.01)
     assert BUNDLED.lookup("whisper-1").audio_per_minute == 0.006
+    # the reference table's o1-pro / o3-pro row: 150 / 20 in, 600 / 80 out, batch half
+    pro = BUNDLED.lookup("o1-pro"), BUNDLED.lookup("o3-pro")
+    assert [(p.input, p.output, p.batch_input, p.batch_output) for p in pro] == [
+        (150.0, 600.0, 75.0, 300.0),
+        (20.0, 80.0, 10.0, 40.0),
+    ]
+    assert pro[0].cached_input is None and pro[1].cached_input is None
 
 
 def test_bundled_is_cached() -> None:
