@@ -34,7 +34,7 @@ import time
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -112,6 +112,19 @@ def _slots() -> asyncio.Semaphore:
     if slots is None:
         slots = _SLOTS[loop] = asyncio.Semaphore(_slot_size())
     return slots
+
+
+def _spawn(workdir: str, out: Any, err: Any) -> dict[str, Any]:
+    """How the child is started, by either path: its folder and environment only, no
+    stdin, output to files, its own process group (so a timeout kills all of it)."""
+    return {
+        "cwd": workdir,
+        "env": child_env(workdir),
+        "stdin": subprocess.DEVNULL,
+        "stdout": out,
+        "stderr": err,
+        "start_new_session": True,
+    }
 
 
 def _tail(path: Path, limit: int) -> str:
@@ -266,21 +279,16 @@ class CodeExecGrader(BaseGrader):
             root = Path(workdir)
             with open(root / "stdout.txt", "wb") as out, open(root / "stderr.txt", "wb") as err:
                 start = time.monotonic()
-                proc = subprocess.Popen(
-                    self._command(workdir),
-                    cwd=workdir,
-                    env=child_env(workdir),
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=err,
-                    start_new_session=True,
-                )
+                proc = subprocess.Popen(self._command(workdir), **_spawn(workdir, out, err))
             try:
                 returncode: int | None = proc.wait(timeout=self.options.timeout_s)
             except subprocess.TimeoutExpired:
                 kill_group(proc.pid)
                 proc.wait()
                 returncode = None
+            except BaseException:  # interrupted (Ctrl-C): never leave the program running
+                kill_group(proc.pid)
+                raise
             return self.verdict(workdir, returncode, time.monotonic() - start, program)
 
     async def acheck(self, text: str, ctx: GradeContext) -> Check:
@@ -296,13 +304,7 @@ class CodeExecGrader(BaseGrader):
                 ):
                     start = time.monotonic()
                     proc = await asyncio.create_subprocess_exec(
-                        *self._command(workdir),
-                        cwd=workdir,
-                        env=child_env(workdir),
-                        stdin=subprocess.DEVNULL,
-                        stdout=out,
-                        stderr=err,
-                        start_new_session=True,
+                        *self._command(workdir), **_spawn(workdir, out, err)
                     )
                 returncode: int | None
                 try:
