@@ -30,6 +30,7 @@ class GradeResult:
     score: float
     reason: str
     error: bool = False  # True when the grader itself failed (bad regex input, crash)
+    brier: float | None = None  # a probabilistic verdict's Brier score (choice by logprobs)
 
 
 def canonical_json(value: Any) -> str:

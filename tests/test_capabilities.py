@@ -419,3 +419,14 @@ def test_suite_reasoning_effort_the_model_rejects_stops_before_the_run(tmp_path:
     assert proc.returncode == 2, proc.stderr
     assert "suite 't' params: reasoning_effort 'minimal' is not accepted" in proc.stderr
     assert "o3 takes low, medium, high" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_logprobs_dropped_for_reasoning_models() -> None:
+    asked = {"logprobs": True, "top_logprobs": 5, "max_tokens": 1}
+    _, params, notes = adapt_request(MSGS, asked, capabilities_for("o4-mini"))
+    assert "logprobs" not in params and "top_logprobs" not in params
+    assert "logprobs and top_logprobs dropped: not supported by o4-mini" in notes
+    _, params, notes = adapt_request(MSGS, asked, capabilities_for("gpt-4o-mini"))
+    assert params == asked and not notes
+    local = capabilities_for("my-local-model", {"logprobs": False})
+    assert "logprobs" not in adapt_request(MSGS, asked, local)[1]

@@ -1,7 +1,9 @@
-"""`type: choice`: the option a model's text answers, read the ways models write it."""
+"""`type: choice`: the option a model's text answers, read the ways models write it, or
+scored from the answer token's logprobs."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
@@ -168,3 +170,95 @@ def test_shuffled_options_by_seed_over_http(sim: Any, paths: Any, tmp_path: Any)
         listing = "\n".join(f"{'ABCD'[i]}. {option}" for i, option in enumerate(shown))
         assert any(listing in text for text in sent), row["case_id"]
         assert row["passed"] == 1, (row["case_id"], row["grades"])  # the sim answers right
+
+
+# --- scored from logprobs --------------------------------------------------------------
+
+
+def _tokens(*spec: tuple[str, list[tuple[str, float]]]) -> tuple[Any, ...]:
+    from evals.endpoints.logprobs import TokenLogprob
+
+    return tuple(TokenLogprob(token, top[0][1] if top else -0.1, tuple(top)) for token, top in spec)
+
+
+def _grade_lp(output: str, expect: Any, logprobs: tuple, **options: Any) -> Any:
+    grader = build_grader({"type": "choice", **options})
+    ctx = GradeContext(expect=expect, vars={"choices": CAPITALS}, case_id="c", logprobs=logprobs)
+    return grader.grade(output, ctx)
+
+
+ONE_TOKEN = _tokens(("B", [("B", -0.5), (" C", -1.5), ("A", -2.0), ("(D", -3.0), ("The", -3.5)]))
+
+
+def _normalised(*logprobs: float) -> list[float]:
+    mass = [math.exp(lp) for lp in logprobs]
+    return [m / sum(mass) for m in mass]
+
+
+def test_one_token_is_scored_from_its_top_logprobs() -> None:
+    a, b, c, d = _normalised(-2.0, -0.5, -1.5, -3.0)  # "The" is no option: left out
+    result = _grade_lp("B", "B", ONE_TOKEN)
+    assert result.passed and not result.error
+    assert result.score == pytest.approx(b)
+    assert result.brier == pytest.approx(a**2 + (b - 1) ** 2 + c**2 + d**2)
+    assert "from logprobs" in result.reason and f"B {b:.2f}" in result.reason
+    wrong = _grade_lp("B", "C", ONE_TOKEN)  # the likeliest is B, C was right
+    assert not wrong.passed and wrong.score == pytest.approx(c)
+    assert wrong.brier == pytest.approx(a**2 + b**2 + (c - 1) ** 2 + d**2)
+
+
+def test_the_answer_token_is_the_one_the_letter_was_written_in() -> None:
+    tokens = _tokens(
+        ("The", [("The", -0.1), ("A", -4.0)]),  # a letter among the first token's alternatives
+        (" answer", [(" answer", -0.1)]),
+        (" is", [(" is", -0.1)]),
+        (" C", [(" C", -0.2), (" D", -2.0)]),
+    )
+    result = _grade_lp("The answer is C", "C", tokens)
+    c, d = _normalised(-0.2, -2.0)
+    assert result.passed and result.score == pytest.approx(c)
+    assert result.brier == pytest.approx((c - 1) ** 2 + d**2)
+
+
+def test_logprobs_decide_when_the_sampled_text_disagrees() -> None:
+    tokens = _tokens((" C", [(" B", -0.3), (" C", -1.4)]))
+    result = _grade_lp(" C", "B", tokens)
+    assert result.passed  # B was the likelier answer at that position
+    assert "the text says C" in result.reason
+
+
+def test_scoring_modes() -> None:
+    text_only = _grade_lp("C", "B", ONE_TOKEN, scoring="text")
+    assert not text_only.passed and text_only.brier is None  # the written C is read
+    missing = _grade_lp("B", "B", (), scoring="logprobs")
+    assert missing.error and "top_logprobs: 5" in missing.reason
+    auto = _grade_lp("B", "B", ())
+    assert auto.passed and auto.brier is None  # no logprobs sent: the text decides
+    no_letters = _tokens(("Paris", [("Paris", -0.1), ("Rome", -2.0)]))
+    assert _grade_lp("Paris", "B", no_letters).passed  # read from the option's text
+    assert _grade_lp("Paris", "B", no_letters, scoring="logprobs").error
+    negated = _grade_lp("B", "B", ONE_TOKEN, type="not-choice")
+    assert not negated.passed and negated.brier == _grade_lp("B", "B", ONE_TOKEN).brier
+
+
+def test_brier_of_a_run_is_the_mean_of_the_graded_samples() -> None:
+    from evals.graders.registry import combine
+    from evals.records import GradeResult
+
+    results = [GradeResult(True, 1.0, "x", brier=0.2), GradeResult(True, 1.0, "y")]
+    assert combine(results).brier == pytest.approx(0.2)  # the grader without one is left out
+    assert combine([GradeResult(True, 1.0, "y")]).brier is None
+
+
+def test_wire_logprobs_are_read_kept_short_and_round_trip() -> None:
+    from evals.endpoints.logprobs import MAX_TOKENS_KEPT, chat_logprobs, from_json, to_json
+
+    top = [{"token": "B", "logprob": -1.15}, {"token": "C", "logprob": -1.37}]
+    entry = {"token": "B", "logprob": -1.15, "bytes": None, "top_logprobs": top}
+    odd = {"token": None, "logprob": "x"}  # skipped, not a malformed response
+    tokens = chat_logprobs({"content": [entry, odd] + [entry] * (MAX_TOKENS_KEPT + 5)})
+    assert tokens is not None and len(tokens) == MAX_TOKENS_KEPT
+    assert tokens[0].token == "B" and tokens[0].top == (("B", -1.15), ("C", -1.37))
+    assert from_json(to_json(tokens)) == tokens
+    assert chat_logprobs(None) is None and chat_logprobs({"content": None}) is None
+    assert to_json(None) is None and from_json(None) is None

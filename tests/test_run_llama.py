@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import os
 import re
 import socket
@@ -312,3 +313,50 @@ def test_unsent_usage_details_are_unknown_not_zero(llama_run: LlamaRun) -> None:
 def test_latency_percentiles_are_ordered_and_positive(llama_run: LlamaRun) -> None:
     for row in llama_run.summary["rows"]:
         assert 0 < row["latency_p50_s"] <= row["latency_p95_s"]
+
+
+def _right_letter(case: dict[str, Any]) -> str:
+    """The case's expected option as a letter (it is written as a letter, index or text)."""
+    expect, choices = case["expect"], case["vars"]["choices"]
+    if isinstance(expect, int):
+        return "ABCD"[expect]
+    return expect.upper() if len(expect) == 1 else "ABCD"[choices.index(expect)]
+
+
+def test_multiple_choice_scored_from_llama_cpp_logprobs(llama_port: int, tmp_path: Path) -> None:
+    """The reference choice suite asks for logprobs; llama.cpp sends them, and each answer
+    is scored from the letter token's top logprobs (recomputed here from the proxy's log)."""
+    suite = REPO / "suites/reference/choice.yaml"
+    cases = {c["vars"]["question"]: c for c in yaml.safe_load(suite.read_text())["cases"]}
+    proxy = RecordingProxy("127.0.0.1", llama_port).start()
+    try:
+        runner = write(
+            tmp_path / "runner.yaml",
+            f'endpoints:\n  llama: {{base_url: "{proxy.base_url}", api_key_env: null}}\n'
+            f"models:\n  - {{id: {MODEL}, endpoint: llama}}\n",
+        )
+        done = evals_cli(tmp_path, "run", str(suite), "-r", str(runner), "--summary-json", "s.json")
+        assert done.returncode == 0, done.stderr
+        with proxy.lock:
+            exchanges = [r for r in proxy.records if r.path.endswith("/chat/completions")]
+    finally:
+        proxy.stop()
+    passed, briers = 0, []
+    for exchange in exchanges:
+        assert exchange.request["logprobs"] is True and exchange.request["top_logprobs"] == 5
+        case = cases[_user_text(exchange.request).split("\n")[0]]
+        tokens = exchange.response["choices"][0]["logprobs"]["content"]
+        mass = dict.fromkeys("ABCD", 0.0)
+        answer = next((t for t in tokens if t["token"].strip() in mass), tokens[0])
+        for alt in answer["top_logprobs"]:
+            if alt["token"].strip() in mass:
+                mass[alt["token"].strip()] += math.exp(alt["logprob"])
+        p = {k: v / sum(mass.values()) for k, v in mass.items()}
+        right = _right_letter(case)
+        passed += max(p, key=p.__getitem__) == right
+        briers.append(sum((p[k] - (k == right)) ** 2 for k in p))
+    (row,) = json.loads((tmp_path / "s.json").read_text())["rows"]
+    assert row["samples"] == len(exchanges) == len(cases) and row["errors"] == 0
+    assert row["passed"] == passed
+    assert row["brier_samples"] == len(cases)
+    assert row["brier"] == pytest.approx(sum(briers) / len(briers))

@@ -395,3 +395,25 @@ def test_go_duration() -> None:
         "6m0s",
         "1h2m5s",
     ]
+
+
+def test_logprobs_rules_and_a_lettered_answer(client: OpenAI) -> None:
+    question = "What is 2 + 3?\nA. 4\nB. 5\nC. 6\nD. 7"
+    with pytest.raises(openai.BadRequestError) as err:
+        ask(client, "sim-perfect", question, logprobs=True, top_logprobs=21)
+    assert err.value.param == "top_logprobs"
+    with pytest.raises(openai.BadRequestError) as err:
+        ask(client, "sim-perfect", question, top_logprobs=3)
+    assert err.value.param == "logprobs"
+    with pytest.raises(openai.PermissionDeniedError) as denied:
+        ask(client, "sim-reasoning", question, logprobs=True)
+    assert "not allowed to request logprobs" in denied.value.message
+    resp = ask(client, "sim-perfect", question, logprobs=True, top_logprobs=4)
+    assert resp.choices[0].message.content == "B"  # the right option's letter
+    (token,) = resp.choices[0].logprobs.content
+    top = [(alt.token, alt.logprob) for alt in token.top_logprobs]
+    assert token.token == "B" and top[0] == ("B", token.logprob)  # written = likeliest
+    assert sorted(t for t, _ in top) == ["A", "B", "C", "D"]
+    assert sum(math.exp(lp) for _, lp in top) == pytest.approx(1.0)  # over the options
+    plain = ask(client, "sim-perfect", question)
+    assert plain.choices[0].logprobs is None  # not asked for, not sent

@@ -36,6 +36,8 @@ class Capabilities:
     or None when they are not known (then any value is sent as written).
     `responses_only`: served by the Responses API alone (o1-pro, o3-pro), so a
     model sent to /v1/chat/completions is refused when the runner profile loads.
+    `logprobs`: whether `logprobs`/`top_logprobs` are accepted (reasoning models
+    refuse them; they are then dropped with a note, and graders read the text).
     `model` and `family` only label notes and reports.
     """
 
@@ -47,6 +49,7 @@ class Capabilities:
     stop: bool = True
     reasoning_efforts: tuple[str, ...] | None = None
     responses_only: bool = False
+    logprobs: bool = True
     model: str = ""
     family: str | None = None
 
@@ -67,6 +70,8 @@ class _CapsEntry(BaseModel):
     """The reasoning_effort values accepted; [] = the parameter is not accepted."""
     responses_only: StrictBool | None = None
     """Served by the Responses API only: the model needs `api: responses`."""
+    logprobs: StrictBool | None = None
+    """Accepts `logprobs` and `top_logprobs` (reasoning models do not)."""
 
     @field_validator("reasoning_efforts")
     @classmethod
@@ -261,6 +266,9 @@ def adapt_request(
         if key in new_params and not getattr(caps, key):
             del new_params[key]
             notes.append(f"{key} dropped: not supported by {name}")
+    if not caps.logprobs and ("logprobs" in new_params or "top_logprobs" in new_params):
+        dropped = [key for key in ("logprobs", "top_logprobs") if new_params.pop(key, None)]
+        notes.append(f"{' and '.join(dropped) or 'logprobs'} dropped: not supported by {name}")
     if "reasoning_effort" in new_params:
         problem = reasoning_effort_problem(caps, new_params["reasoning_effort"])
         if problem is not None:  # sent as written: the API's 400 shows as an error

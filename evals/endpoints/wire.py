@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from evals.endpoints.logprobs import Logprobs, TokenLogprob, chat_logprobs, read_tokens
 from evals.endpoints.usage import normalize_usage, usage_of
 from evals.records import Usage
 
@@ -38,6 +39,7 @@ class ChatAnswer:
     finish_reason: str | None
     usage: Usage
     ttft_s: float | None = None  # streamed only
+    logprobs: Logprobs | None = None  # when asked for (`logprobs: true`) and sent
 
 
 def parse_chat(content: bytes, kind: str | None = None) -> ChatAnswer:
@@ -54,6 +56,7 @@ def parse_chat(content: bytes, kind: str | None = None) -> ChatAnswer:
             message.get("tool_calls") or None,
             choice.get("finish_reason"),
             usage_of(data, kind),
+            logprobs=chat_logprobs(choice.get("logprobs")),
         )
     except (KeyError, IndexError, TypeError, AttributeError) as exc:
         raise ValueError(f"unexpected response shape: {exc!r}") from None
@@ -123,6 +126,7 @@ async def read_stream(stream: Any, started: float, kind: str | None = None) -> C
     finish_reason = None
     usage_fields: dict[str, Any] = {}
     ttft = None
+    tokens: list[TokenLogprob] = []
     async for chunk in stream:
         if chunk.usage is not None:
             usage_fields["usage"] = chunk.usage.model_dump()
@@ -144,6 +148,8 @@ async def read_stream(stream: Any, started: float, kind: str | None = None) -> C
                 pieces.append(delta.content)
             if delta.tool_calls:
                 _add_tool_deltas(calls, delta.tool_calls)
+        if choice.logprobs is not None:
+            read_tokens(choice.logprobs.content, tokens)
         if choice.finish_reason:
             finish_reason = choice.finish_reason
     if finish_reason is None:
@@ -154,4 +160,5 @@ async def read_stream(stream: Any, started: float, kind: str | None = None) -> C
         finish_reason=finish_reason,
         usage=usage_of(usage_fields, kind),
         ttft_s=ttft,
+        logprobs=tuple(tokens) or None,
     )

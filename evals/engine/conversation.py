@@ -75,4 +75,5 @@ def merge(done: Response, step: Response) -> Response:
         ttft_s=done.ttft_s,
         rate_limited=done.rate_limited + step.rate_limited,
         cost_usd=cost,
+        logprobs=step.logprobs,
     )

@@ -190,6 +190,7 @@ async def send_chat(
         ttft_s=answer.ttft_s,
         tokens_per_s=_tokens_per_s(answer, latency),
         rate_limited=done.rate_limited,
+        logprobs=answer.logprobs,
     )
 
 

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from evals.endpoints.logprobs import Logprobs, from_json, to_json, to_rows
 from evals.engine.retry import Failure
 from evals.records import Usage
 
@@ -27,6 +28,7 @@ class Response:
     cache_hit: bool = False
     audio_s: float | None = None  # transcription: the audio's duration (billed per minute)
     vectors: list[list[float]] | None = None  # embeddings: one per input text, in order
+    logprobs: Logprobs | None = None  # the first output tokens' logprobs, when asked for
 
     @property
     def error(self) -> str | None:
@@ -75,6 +77,8 @@ class Response:
         }
         if self.vectors is not None:
             entry["vectors"] = self.vectors
+        if self.logprobs:
+            entry["logprobs"] = to_rows(self.logprobs)
         return json.dumps(entry, separators=(",", ":"))
 
     @classmethod
@@ -93,4 +97,10 @@ class Response:
             cache_hit=True,
             audio_s=data.get("audio_s"),
             vectors=data.get("vectors"),
+            logprobs=from_json(data.get("logprobs")),
         )
+
+    @property
+    def logprobs_json(self) -> str | None:
+        """The logprobs as the store and the cache keep them (evals.endpoints.logprobs)."""
+        return to_json(self.logprobs)

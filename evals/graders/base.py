@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from evals.endpoints.logprobs import Logprobs
 from evals.graders.fields import PathPart, field_text, get_field, load_json, parse_field_path
 from evals.records import GradeResult
 
@@ -55,6 +56,7 @@ class GradeContext:
     prompt_text: str = ""  # the last user message sent (the question, for rubrics)
     judge: Judge | None = None  # None: no judge model configured
     embed: Embedder | None = None  # None: no embeddings model configured
+    logprobs: Logprobs = ()  # the output's first tokens with their top logprobs, when sent
 
 
 @runtime_checkable
@@ -147,6 +149,7 @@ class Check:
     reason: str
     error: bool = False
     score: float | None = None  # None: 1.0 when passed, else 0.0 (for partial-credit types)
+    brier: float | None = None  # when the verdict came with a probability per outcome
 
 
 def ok(reason: str) -> Check:
@@ -242,8 +245,8 @@ class BaseGrader:
         score = found.score if found.score is not None else float(found.passed)
         if self.negated:
             reason = f"{self.label}: {found.reason} (negated)"
-            return GradeResult(not found.passed, 1.0 - score, reason)
-        return GradeResult(found.passed, score, f"{self.label}: {found.reason}")
+            return GradeResult(not found.passed, 1.0 - score, reason, brier=found.brier)
+        return GradeResult(found.passed, score, f"{self.label}: {found.reason}", brier=found.brier)
 
     def grade(self, output: str, ctx: GradeContext) -> GradeResult:
         text = self._select(output)

@@ -10,6 +10,15 @@ whole reply being a letter ("B", "(b)", "B."); a reply that starts with a letter
 option ("B) Paris", "B. Paris"); the text of exactly one option; a lone capital letter
 of the options standing as a word (not the article "A"). A reply naming no option, or
 naming two with nothing to prefer one, fails with the reason, never a guess.
+
+Where the endpoint sent logprobs (the suite's params ask for them: `logprobs: true,
+top_logprobs: 5`), the answer is scored from the top logprobs of the answer token: the
+token the answer's letter was written in, or else the reply's first token (so a
+4-option question can be scored with `max_tokens: 1`). The option letters' probabilities,
+normalised over the options, pick the answer (the likeliest), give the score (the
+probability of the right option) and the Brier score the summary reports. `scoring:`
+says which way: `auto` (logprobs when sent, else the text), `text`, or `logprobs`
+(a response without them is a grader error that says how to ask for them).
 """
 
 from __future__ import annotations
@@ -20,10 +29,12 @@ import random
 import re
 import string
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
+from evals.endpoints.logprobs import TokenLogprob
 from evals.graders.base import BaseGrader, Check, CommonOptions, GradeContext, error, fail, ok
 from evals.graders.registry import register
+from evals.stats.calibration import brier_score
 
 LETTERS = string.ascii_uppercase
 
@@ -40,6 +51,7 @@ class ChoiceOptions(CommonOptions):
     choices_var: str = "choices"  # the case variable holding the list of option texts
     shuffle: bool = False  # each repeat shows the options in its own order (by `seed`)
     seed: int = 0
+    scoring: Literal["auto", "text", "logprobs"] = "auto"  # auto: logprobs when sent
 
 
 def letter_of(index: int) -> str:
@@ -66,6 +78,13 @@ def expected_index(expected: Any, choices: Sequence[str]) -> int | str:
 
 def parse_answer(text: str, choices: Sequence[str]) -> tuple[int | None, str]:
     """(the option index the text answers, how it was read); None when it names none."""
+    found, how, _ = locate_answer(text, choices)
+    return found, how
+
+
+def locate_answer(text: str, choices: Sequence[str]) -> tuple[int | None, str, int | None]:
+    """As `parse_answer`, plus where in the text the answer's letter stands (None when
+    the answer was read from an option's text, or not found)."""
     valid = LETTERS[: len(choices)]
 
     def letter(match: re.Match[str] | None) -> int | None:
@@ -73,24 +92,26 @@ def parse_answer(text: str, choices: Sequence[str]) -> tuple[int | None, str]:
             return valid.index(match.group(1).upper())
         return None
 
-    for how, pattern in (("stated", _EXPLICIT), ("a letter", _ONLY_LETTER)):
-        found = letter(pattern.search(text))
+    for how, match in (
+        ("stated", _EXPLICIT.search(text)),
+        ("a letter", _ONLY_LETTER.search(text)),
+        ("a lettered option", _LEADING.match(text)),
+    ):
+        found = letter(match)
         if found is not None:
-            return found, how
-    found = letter(_LEADING.match(text))
-    if found is not None:
-        return found, "a lettered option"
+            assert match is not None
+            return found, how, match.start(1)
     named = _options_named(text, choices)
     if len(named) == 1:
-        return named[0], "the option's text"
-    lone = {
-        valid.index(m.group(1))
-        for m in _LONE.finditer(text)
-        if m.group(1) in valid and not _is_article(text, m)
-    }
+        return named[0], "the option's text", None
+    lone: dict[int, int] = {}
+    for m in _LONE.finditer(text):
+        if m.group(1) in valid and not _is_article(text, m):
+            lone.setdefault(valid.index(m.group(1)), m.start(1))
     if len(lone) == 1:
-        return lone.pop(), "a letter"
-    return None, "two options" if len(named) > 1 or len(lone) > 1 else "no option"
+        (index, at), *_ = lone.items()
+        return index, "a letter", at
+    return None, "two options" if len(named) > 1 or len(lone) > 1 else "no option", None
 
 
 def _options_named(text: str, choices: Sequence[str]) -> list[int]:
@@ -144,12 +165,58 @@ class ChoiceGrader(BaseGrader):
         want = expected_index(expected, choices)
         if isinstance(want, str):
             return error(want)
-        got, how = parse_answer(text, choices)
+        got, how, at = locate_answer(text, choices)
+        scoring = self.options.scoring
+        if scoring != "text" and ctx.logprobs:
+            probabilities = _answer_probabilities(ctx.logprobs, len(choices), at)
+            if probabilities is not None:
+                return _by_probability(probabilities, want, choices, got)
+            if scoring == "logprobs":
+                return error("no option letter among the answer token's top logprobs")
+        elif scoring == "logprobs":
+            return error(
+                "the response carries no logprobs: add `logprobs: true` and "
+                "`top_logprobs: 5` to the suite's params (an endpoint may not support them)"
+            )
         if got is None:
             return fail(f"the answer names {how}; expected {_show(want, choices)}")
         if got == want:
             return ok(f"answered {_show(got, choices)} ({how})")
         return fail(f"answered {_show(got, choices)} ({how}), expected {_show(want, choices)}")
+
+
+def _answer_probabilities(
+    tokens: Sequence[TokenLogprob], count: int, at: int | None
+) -> list[float] | None:
+    """The options' probabilities at the answer token: the token covering the letter the
+    text was read from (`at`, a character offset), else the reply's first token."""
+    if at is not None:
+        offset = 0
+        for token in tokens:
+            if offset <= at < offset + len(token.token):
+                found = option_probabilities(token.top, count)
+                if found is not None:
+                    return found
+                break
+            offset += len(token.token)
+    return option_probabilities(tokens[0].top, count)
+
+
+def _by_probability(
+    probabilities: Sequence[float], want: int, choices: Sequence[str], text_answer: int | None
+) -> Check:
+    """The verdict of the likeliest option; score: the right option's probability."""
+    best = max(range(len(probabilities)), key=probabilities.__getitem__)
+    shown = " ".join(f"{letter_of(i)} {p:.2f}" for i, p in enumerate(probabilities))
+    how = f"from logprobs: {shown}"
+    if text_answer is not None and text_answer != best:
+        how += f"; the text says {letter_of(text_answer)}"
+    brier = brier_score(probabilities, want)
+    score = probabilities[want]
+    if best == want:
+        return Check(True, f"answered {_show(best, choices)} ({how})", score=score, brier=brier)
+    reason = f"answered {_show(best, choices)} ({how}), expected {_show(want, choices)}"
+    return Check(False, reason, score=score, brier=brier)
 
 
 def option_probabilities(

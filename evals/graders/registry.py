@@ -181,9 +181,11 @@ def combine(results: Sequence[GradeResult]) -> GradeResult:
         reason = "; ".join(r.reason for r in failures + errors)
     else:
         reason = f"all {len(results)} grader{'s' if len(results) != 1 else ''} passed"
+    briers = [r.brier for r in results if r.brier is not None]
     return GradeResult(
         passed=not failures and not errors,
         score=score,
         reason=reason,
         error=bool(errors) and not failures,
+        brier=sum(briers) / len(briers) if briers else None,
     )

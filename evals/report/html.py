@@ -154,6 +154,7 @@ def _row_view(row: Mapping[str, Any]) -> dict[str, Any]:
         "cost_per_1k": fmt_usd(per_case * 1000 if per_case is not None else None),
         "spend": fmt_usd(row.get("spend_usd")),
         "retrieval": _retrieval_text(row),
+        "brier": _brier_text(row),
         "cache_hits": fmt_int(row.get("cache_hits")) if row.get("cache_hits") else None,
         "best_accuracy": False,
         "cheapest": False,
@@ -162,6 +163,14 @@ def _row_view(row: Mapping[str, Any]) -> dict[str, Any]:
         "_acc": acc,
         "_per_case": per_case,
     }
+
+
+def _brier_text(row: Mapping[str, Any]) -> str | None:
+    """The calibration line under the mean score: rows scored from probabilities."""
+    brier = _num(row.get("brier"))
+    if brier is None:
+        return None
+    return f"Brier {brier:.3f} · {fmt_int(row.get('brier_samples'))} by logprobs"
 
 
 def _mark_best(rows: list[dict[str, Any]], per_suite: Any = None) -> None:

@@ -7,6 +7,8 @@ present, and that key decides whether the group is written:
 - `pass_at_k_cases` (with pass_at_1, pass_at_k, consistency, cases_short): rows
   of repeated samples;
 - `recall_at_k` (with mrr, cost_per_1m_tokens): rows of an embeddings suite;
+- `brier` (with brier_samples): rows with samples scored from probabilities (a `choice`
+  grader reading logprobs); the mean Brier score over those samples;
 - `cost_basis` ("tokens" or "hourly"): when the run recorded its models' endpoints;
 - `estimate` ({requests, prompt_tokens, completion_tokens, cost_usd, basis, ...}):
   when the run recorded its estimates at start (evals.run.estimates);
@@ -29,6 +31,7 @@ _REPEAT_KEYS = (
     "variance",
 )
 _RETRIEVAL_KEYS = ("recall_at_k", "mrr", "cost_per_1m_tokens")
+_CALIBRATION_KEYS = ("brier", "brier_samples")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +95,8 @@ class SummaryRow:
     recall_at_k: dict[str, float] | None = None
     mrr: float | None = None
     cost_per_1m_tokens: float | None = None
+    brier: float | None = None  # mean Brier score of the probabilistic verdicts (0 best, 2 worst)
+    brier_samples: int | None = None  # samples whose verdict came with probabilities
     cost_basis: str | None = None  # "tokens" | "hourly" (evals.report.costing)
     estimate: dict[str, Any] | None = None  # recorded at run start (evals.run.estimates)
 
@@ -103,6 +108,8 @@ class SummaryRow:
             data.update((name, getattr(self, name)) for name in _REPEAT_KEYS)
         if self.recall_at_k is not None:
             data.update((name, getattr(self, name)) for name in _RETRIEVAL_KEYS)
+        if self.brier is not None:
+            data.update((name, getattr(self, name)) for name in _CALIBRATION_KEYS)
         for name in _COSTING_KEYS:
             if getattr(self, name) is not None:
                 data[name] = getattr(self, name)
@@ -110,7 +117,13 @@ class SummaryRow:
 
 
 _COSTING_KEYS = ("cost_basis", "estimate")
-_OPTIONAL_ROW_KEYS = ("error_kinds", *_REPEAT_KEYS, *_RETRIEVAL_KEYS, *_COSTING_KEYS)
+_OPTIONAL_ROW_KEYS = (
+    "error_kinds",
+    *_REPEAT_KEYS,
+    *_RETRIEVAL_KEYS,
+    *_CALIBRATION_KEYS,
+    *_COSTING_KEYS,
+)
 _ALWAYS_ROW_KEYS = tuple(f.name for f in fields(SummaryRow) if f.name not in _OPTIONAL_ROW_KEYS)
 
 

@@ -79,6 +79,8 @@ def _row(
         optional["variance"] = _variance(per_case)
     if kind == "embeddings":
         optional.update(_retrieval_fields(store, key, group.prompt_tokens, cost))
+    if group.brier is not None:
+        optional.update(brier=group.brier, brier_samples=group.brier_samples)
     return SummaryRow(
         suite=group.suite,
         prompt=group.prompt,

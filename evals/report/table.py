@@ -81,6 +81,14 @@ def print_summary(summary: Summary | Mapping[str, Any], file: TextIO) -> None:
                 highlight=False,
             )
     for row in summary["rows"]:
+        if row.get("brier") is not None:
+            console.print(
+                f"{row['suite']} / {row['prompt']} / {row['model']}: Brier {row['brier']:.3f} "
+                f"over {row['brier_samples']} samples scored from logprobs",
+                markup=False,
+                highlight=False,
+            )
+    for row in summary["rows"]:
         for kind in row.get("error_kinds", []):
             where = f"{row['suite']} / {row['prompt']} / {row['model']}"
             what = f"{kind['count']} of {row['samples']} {kind['kind']}: {kind['example']}"

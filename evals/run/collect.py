@@ -67,13 +67,14 @@ def raw_record(run_id: str, job: Job, response: Response) -> ResultRecord:
         audio_s=response.audio_s,
         cluster=job.case.cluster,
         tags=json.dumps(list(job.case.tags)),
+        logprobs=response.logprobs_json,
     )
 
 
 def _apply(record: ResultRecord, verdict: Verdict) -> None:
     record.passed, record.score, record.grades = verdict.passed, verdict.score, verdict.grades
     record.error, record.error_class = verdict.error, verdict.error_class
-    record.grader_cost_usd = verdict.grader_cost_usd
+    record.grader_cost_usd, record.brier = verdict.grader_cost_usd, verdict.brier
 
 
 PENDING_GRADES = 256  # answers awaiting a slow grader before the engine waits for one
@@ -107,8 +108,9 @@ class Collector:
             return
         graders = graders_for(job.suite, job.case)
         grade = grade_answer(
-            graders, job.case, response.output, response.tool_calls, job.body, self.services
-        )
+            graders, job.case, response.output, response.tool_calls, job.body, self.services,
+            response.logprobs,
+        )  # fmt: skip
         if not needs_await(graders):
             _apply(record, await grade)
             self.store.add_result(record, entry)

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from evals.config.suite import Suite, graders_for
+from evals.endpoints.logprobs import Logprobs, from_json
 from evals.endpoints.messages import last_user_text
 from evals.graders.base import GradeContext, Grader
 from evals.graders.registry import combine, grade_all_async
+from evals.records import GradeResult
 
 if TYPE_CHECKING:
     from evals.config.cases import Case
@@ -36,6 +38,7 @@ class Verdict:
     error: str | None
     error_class: str | None
     grader_cost_usd: float | None
+    brier: float | None = None
 
 
 def needs_await(graders: Sequence[Grader]) -> bool:
@@ -50,8 +53,9 @@ async def grade_answer(
     tool_calls: Sequence[dict[str, Any]] | None,
     request: dict[str, Any],
     services: GraderServices | None,
+    logprobs: Logprobs | None = None,
 ) -> Verdict:
-    """Apply the case's graders to one answer."""
+    """Apply the case's graders to one answer (`logprobs`: its tokens', when sent)."""
     judge, embed, meter = services.bind() if services else (None, None, None)
     context = GradeContext(
         expect=case.expect,
@@ -62,24 +66,30 @@ async def grade_answer(
         prompt_text=last_user_text(request.get("messages", [])),
         judge=judge,
         embed=embed,
+        logprobs=logprobs or (),
     )
     results = await grade_all_async(graders, output or "", context)
-    grades = [
-        {
-            "type": grader.type_name,
-            "passed": result.passed,
-            "score": result.score,
-            "reason": result.reason,
-            "error": result.error,
-        }
-        for grader, result in zip(graders, results, strict=True)
-    ]
+    grades = [_grade_entry(grader, result) for grader, result in zip(graders, results, strict=True)]
     overall = combine(results)
     cost = meter.total if meter is not None else 0.0
     text = json.dumps(grades, ensure_ascii=False, default=str)
     if overall.error:
         return Verdict(None, None, text, f"grader error: {overall.reason}", "grader", cost)
-    return Verdict(overall.passed, overall.score, text, None, None, cost)
+    return Verdict(overall.passed, overall.score, text, None, None, cost, overall.brier)
+
+
+def _grade_entry(grader: Grader, result: GradeResult) -> dict[str, Any]:
+    """One grader's stored verdict: {type, passed, score, reason, error[, brier]}."""
+    entry = {
+        "type": grader.type_name,
+        "passed": result.passed,
+        "score": result.score,
+        "reason": result.reason,
+        "error": result.error,
+    }
+    if result.brier is not None:
+        entry["brier"] = result.brier
+    return entry
 
 
 def save_verdict(
@@ -95,6 +105,7 @@ def save_verdict(
         error=verdict.error,
         error_class=verdict.error_class,
         grader_cost_usd=verdict.grader_cost_usd,
+        brier=verdict.brier,
     )
 
 
@@ -116,9 +127,11 @@ async def regrade(
         case = cases.get((row.suite, row.case_id))
         if suite is None or case is None or suite.kind == "embeddings":
             continue
+        graders = graders_for(suite, case)
         verdict = await grade_answer(
-            graders_for(suite, case), case, row.output, row.tool_calls, row.request, services
-        )
+            graders, case, row.output, row.tool_calls, row.request, services,
+            from_json(row.logprobs),
+        )  # fmt: skip
         save_verdict(
             store, run_id, (row.suite, row.case_id, row.prompt, row.model, row.repeat), verdict
         )

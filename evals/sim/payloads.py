@@ -23,8 +23,15 @@ MALFORMED_EVENT = b'data: {"id": "chatcmpl-sim", "choices": [{"delta": {"content
 DONE_EVENT = b"data: [DONE]\n\n"
 
 
-def completion(cid: str, created: int, model: str, ans: Answer, usage: dict[str, Any]) -> bytes:
-    """A non-streaming chat.completion body."""
+def completion(
+    cid: str,
+    created: int,
+    model: str,
+    ans: Answer,
+    usage: dict[str, Any],
+    logprobs: list[dict[str, Any]] | None = None,
+) -> bytes:
+    """A non-streaming chat.completion body (`logprobs`: the tokens', when asked for)."""
     payload = {
         "id": cid,
         "object": "chat.completion",
@@ -34,7 +41,7 @@ def completion(cid: str, created: int, model: str, ans: Answer, usage: dict[str,
             {
                 "index": 0,
                 "message": message(ans),
-                "logprobs": None,
+                "logprobs": None if logprobs is None else {"content": logprobs, "refusal": None},
                 "finish_reason": ans.finish_reason,
             }
         ],
@@ -87,9 +94,17 @@ def tool_call_deltas(calls: list[dict[str, Any]]) -> list[str]:
 
 
 def stream_events(
-    cid: str, created: int, model: str, ans: Answer, usage: dict[str, Any], include_usage: bool
+    cid: str,
+    created: int,
+    model: str,
+    ans: Answer,
+    usage: dict[str, Any],
+    include_usage: bool,
+    logprobs: list[dict[str, Any]] | None = None,
 ) -> list[bytes]:
     """SSE frames: role, content deltas, finish, optional usage chunk (choices []), [DONE].
+
+    With `logprobs`, each content delta is one token and carries that token's entry.
 
     Frames are assembled from a fixed prefix so each costs one small json.dumps. The ``groq``
     style moves the usage into ``x_groq`` of the finish frame (no usage chunk); ``llama.cpp``
@@ -108,8 +123,8 @@ def stream_events(
     groq = ans.usage_style == "groq"
     first_extra = f', "x_groq": {json.dumps({"id": groq_id(cid)})}' if groq else ""
 
-    def frame(delta: str, finish: str = "null", extra: str = "") -> bytes:
-        choice = f'{{"index": 0, "delta": {delta}, "logprobs": null, "finish_reason": {finish}}}'
+    def frame(delta: str, finish: str = "null", extra: str = "", lp: str = "null") -> bytes:
+        choice = f'{{"index": 0, "delta": {delta}, "logprobs": {lp}, "finish_reason": {finish}}}'
         return f'data: {head}, "choices": [{choice}]{extra}{tail}'.encode()
 
     text = ans.text
@@ -118,6 +133,14 @@ def stream_events(
     events = [frame(role, extra=first_extra)]
     if ans.tool_calls:
         events.extend(frame(delta) for delta in tool_call_deltas(ans.tool_calls))
+    elif logprobs is not None:
+        events.extend(
+            frame(
+                '{"content": ' + json.dumps(entry["token"]) + "}",
+                lp=json.dumps({"content": [entry], "refusal": None}),
+            )
+            for entry in logprobs
+        )
     else:
         events.extend(
             frame('{"content": ' + json.dumps(text[i : i + CHUNK_CHARS]) + "}")

@@ -1,8 +1,10 @@
 """Request validation with OpenAI's status codes, messages, params and codes.
 
 Reasoning models (``reasoning: true``) reject ``max_tokens`` and any ``temperature``/``top_p``
-other than 1, exactly as OpenAI's o-series and GPT-5 models do; other models reject
-``reasoning_effort``. The simulator serves one choice per request, so ``n`` must be 1.
+other than 1, exactly as OpenAI's o-series and GPT-5 models do, and refuse ``logprobs``
+(403, as OpenAI answers o4-mini); other models reject ``reasoning_effort``.
+``top_logprobs`` is an integer 0..20 and needs ``logprobs: true``. The simulator serves one
+choice per request, so ``n`` must be 1.
 """
 
 from __future__ import annotations
@@ -91,6 +93,9 @@ def check_chat(model: ModelConfig, body: dict[str, Any]) -> Problem | None:
         value = body.get(key)
         if value is not None and not _is_num(value):
             return _bad(f"Invalid type for '{key}': expected a number.", key, "invalid_type")
+    problem = _check_logprobs(model, body)
+    if problem is not None:
+        return problem
     effort = body.get("reasoning_effort")
     if model.reasoning:
         if body.get("max_tokens") is not None:
@@ -122,6 +127,29 @@ def check_chat(model: ModelConfig, body: dict[str, Any]) -> Problem | None:
             "reasoning_effort",
             "unsupported_parameter",
         )
+    return None
+
+
+def _check_logprobs(model: ModelConfig, body: dict[str, Any]) -> Problem | None:
+    logprobs, top = body.get("logprobs"), body.get("top_logprobs")
+    if logprobs is not None and not isinstance(logprobs, bool):
+        return _bad("Invalid type for 'logprobs': expected a boolean.", "logprobs", "invalid_type")
+    if top is not None:
+        if not _is_int(top) or not 0 <= top <= 20:
+            return _bad(
+                f"Invalid 'top_logprobs': expected an integer from 0 to 20, got {top!r}.",
+                "top_logprobs",
+                "invalid_value",
+            )
+        if not logprobs:
+            return _bad(
+                "Invalid value for 'logprobs': must be true when 'top_logprobs' is given.",
+                "logprobs",
+                "invalid_value",
+            )
+    if logprobs and model.reasoning:
+        message = "You are not allowed to request logprobs from this model"
+        return 403, message, "invalid_request_error", None, None
     return None
 
 

@@ -98,6 +98,7 @@ class ResultStore(Protocol):
         error: str | None,
         error_class: str | None,
         grader_cost_usd: float | None,
+        brier: float | None = None,
     ) -> None:
         """Replace the verdict of one stored result (one commit); KeyError if there is none."""
         ...

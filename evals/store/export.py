@@ -7,7 +7,7 @@ come (Parquet: a row group per `_BATCH` results), so memory does not grow with t
   `{"run": {run_id, suites, started_at, finished_at, complete, planned,
   stopped_reason, config, export_version}}`; every further line is one stored
   sample with every `ResultRow` field, its JSON columns (`JSON_FIELDS`: request,
-  vars, expect, tool_calls, grades, tags) as JSON values.
+  vars, expect, tool_calls, grades, tags, logprobs) as JSON values.
 - CSV: a header of the same field names, one row per sample, JSON columns as JSON
   text, an empty cell for None, booleans as `True`/`False`, floats written exactly
   (Python's shortest round-trip repr). Each row carries its run_id; the run itself
@@ -36,7 +36,7 @@ from evals.store.rows import ResultRow
 EXPORT_VERSION = 1
 FORMATS = ("jsonl", "csv", "parquet")
 FIELDS = tuple(field.name for field in fields(ResultRow))
-JSON_FIELDS = ("request", "vars", "expect", "tool_calls", "grades", "tags")
+JSON_FIELDS = ("request", "vars", "expect", "tool_calls", "grades", "tags", "logprobs")
 _RUN_KEYS = (
     "run_id",
     "suites",

@@ -46,7 +46,9 @@ SELECT suite, prompt, model,
        SUM(grader_cost_usd) AS grader_cost_usd,
        SUM(audio_s) AS audio_s,
        SUM(error IS NULL AND grader_cost_usd IS NULL) AS grader_unpriced,
-       MAX(repeat) + 1 AS repeats
+       MAX(repeat) + 1 AS repeats,
+       AVG(CASE WHEN role = 'sample' AND error IS NULL THEN brier END) AS brier,
+       SUM(role = 'sample' AND error IS NULL AND brier IS NOT NULL) AS brier_samples
 FROM results WHERE run_id = ?
 GROUP BY suite, prompt, model ORDER BY suite, prompt, model
 """

@@ -51,6 +51,8 @@ class ResultRecord:
     role: str = "sample"
     cluster: str | None = None  # the case's `cluster:` (cases that are not independent)
     tags: str = "[]"  # JSON list: the case's `tags:`
+    logprobs: str | None = None  # JSON: the first output tokens' logprobs, when asked for
+    brier: float | None = None  # Brier score of a probabilistic verdict (choice by logprobs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,8 @@ class ResultRow:
     role: str
     cluster: str | None
     tags: list[str]
+    logprobs: list[Any] | None  # [[token, logprob, [[token, logprob], ...]], ...]
+    brier: float | None
 
     @classmethod
     def from_db(cls, row: Mapping[str, Any]) -> ResultRow:
@@ -101,7 +105,8 @@ class ResultRow:
         data = {name: row[name] for name in _ROW_FIELDS}
         for name in ("request", "vars", "expect", "grades", "tags"):
             data[name] = json.loads(data[name])
-        data["tool_calls"] = json.loads(data["tool_calls"]) if data["tool_calls"] else None
+        for name in ("tool_calls", "logprobs"):
+            data[name] = json.loads(data[name]) if data[name] else None
         data["passed"] = None if data["passed"] is None else bool(data["passed"])
         data["cache_hit"] = bool(data["cache_hit"])
         return cls(**data)
@@ -176,6 +181,8 @@ class GroupTotals:
     audio_s: float | None
     grader_unpriced: int | None  # error-free results whose grader cost is unknown
     repeats: int  # the highest repeat index + 1
+    brier: float | None  # mean Brier score over the samples that have one
+    brier_samples: int | None  # samples scored with probabilities (choice by logprobs)
 
     @classmethod
     def from_db(cls, row: Mapping[str, Any]) -> GroupTotals:

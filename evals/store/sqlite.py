@@ -66,6 +66,8 @@ CREATE TABLE IF NOT EXISTS results (
     role TEXT NOT NULL DEFAULT 'sample', -- 'corpus': an embeddings suite's corpus cost
     cluster TEXT,                  -- the case's `cluster:`, when cases are not independent
     tags TEXT NOT NULL DEFAULT '[]', -- JSON list: the case's `tags:`
+    logprobs TEXT,                 -- JSON: first output tokens' logprobs (when asked for)
+    brier REAL,                    -- Brier score of a probabilistic verdict
     UNIQUE (run_id, suite, case_id, prompt, model, repeat)
 );
 CREATE INDEX IF NOT EXISTS results_group ON results (run_id, suite, prompt, model);
@@ -88,6 +90,8 @@ _ADDED_COLUMNS = {
         "role": "TEXT NOT NULL DEFAULT 'sample'",
         "cluster": "TEXT",
         "tags": "TEXT NOT NULL DEFAULT '[]'",
+        "logprobs": "TEXT",
+        "brier": "REAL",
     },
     "runs": {"stopped_reason": "TEXT"},
 }
@@ -217,12 +221,13 @@ class Store(ReportQueries):
         error: str | None,
         error_class: str | None,
         grader_cost_usd: float | None,
+        brier: float | None = None,
     ) -> None:
         """Replace one stored result's verdict in place (one commit)."""
         updated = self.db.execute(
             "UPDATE results SET passed = ?, score = ?, grades = ?, error = ?, error_class = ?, "
-            f"grader_cost_usd = ? WHERE {_RESULT_KEY}",
-            (passed, score, grades, error, error_class, grader_cost_usd)
+            f"grader_cost_usd = ?, brier = ? WHERE {_RESULT_KEY}",
+            (passed, score, grades, error, error_class, grader_cost_usd, brier)
             + (run_id, suite, case_id, prompt, model, repeat),
         ).rowcount
         if not updated:
