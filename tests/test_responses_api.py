@@ -486,6 +486,19 @@ def test_translation_of_parts_formats_and_dropped_parameters() -> None:
     assert body["messages"][0]["role"] == "developer"  # the input is not mutated
 
 
+def test_logprobs_and_the_output_token_minimum_are_translated() -> None:
+    from evals.endpoints.responses import to_responses
+
+    body = {"model": "m", "messages": [], "max_tokens": 1, "logprobs": True, "top_logprobs": 3}
+    out, notes = to_responses(body)
+    assert out["include"] == ["message.output_text.logprobs"] and out["top_logprobs"] == 3
+    assert out["max_output_tokens"] == 16 and "logprobs" not in out
+    assert notes == ["max_output_tokens raised from 1 to 16: the Responses API's minimum"]
+    out, notes = to_responses({"model": "m", "messages": [], "max_tokens": 16, "top_logprobs": 3})
+    assert out["max_output_tokens"] == 16 and "top_logprobs" not in out and "include" not in out
+    assert notes == ["top_logprobs dropped: logprobs is not true"]
+
+
 def test_cut_streams_and_server_errors_are_retried(tmp_path: Path) -> None:
     config = write(
         tmp_path / "sim.yaml",

@@ -16,9 +16,12 @@ family's rules (evals.endpoints.capabilities) have been applied:
 | `response_format` json_schema / json_object  | `text.format` {type: json_schema, name,     |
 |                                              | schema, strict?, description?}              |
 | `verbosity`                                  | `text.verbosity`                            |
-| `max_tokens` / `max_completion_tokens`       | `max_output_tokens`                         |
+| `max_tokens` / `max_completion_tokens`       | `max_output_tokens` (at least 16: the API's |
+|                                              | minimum; a smaller limit is raised, noted)  |
 | `reasoning_effort`                           | `reasoning: {effort}`                       |
-| `stop`, `n`, `seed`, `logprobs`, penalties   | dropped, with a note (no Responses field)   |
+| `logprobs: true` (+ `top_logprobs`)          | `include: [message.output_text.logprobs]`   |
+|                                              | (+ `top_logprobs`)                          |
+| `stop`, `n`, `seed`, penalties               | dropped, with a note (no Responses field)   |
 
 Everything else (temperature, top_p, parallel_tool_calls, metadata, store,
 service_tier, prompt_cache_key, ...) is sent under the same name.
@@ -31,10 +34,12 @@ from typing import Any
 
 from evals.endpoints.messages import content_text
 
-UNSUPPORTED = ("stop", "n", "seed", "logprobs", "logit_bias", "frequency_penalty",
+UNSUPPORTED = ("stop", "n", "seed", "logit_bias", "frequency_penalty",
                "presence_penalty", "stream_options", "modalities", "audio", "prediction",
                "web_search_options", "function_call", "functions")  # fmt: skip
 """Chat parameters the Responses API has no field for: dropped with a note."""
+MIN_OUTPUT_TOKENS = 16  # 400 "integer below minimum value. Expected a value >= 16"
+LOGPROBS_INCLUDE = "message.output_text.logprobs"
 
 
 def _content(role: str, content: Any) -> Any:
@@ -138,8 +143,19 @@ def to_responses(body: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     legacy = params.pop("max_tokens", None)
     if limit is None:
         limit = legacy
+    if isinstance(limit, int) and 0 < limit < MIN_OUTPUT_TOKENS:
+        notes.append(
+            f"max_output_tokens raised from {limit} to {MIN_OUTPUT_TOKENS}: the Responses "
+            "API's minimum"
+        )
+        limit = MIN_OUTPUT_TOKENS
     if limit is not None:
         out["max_output_tokens"] = limit
+    if params.pop("logprobs", None):
+        out["include"] = [*params.pop("include", []), LOGPROBS_INCLUDE]
+    elif "top_logprobs" in params:
+        del params["top_logprobs"]
+        notes.append("top_logprobs dropped: logprobs is not true")
     if "reasoning_effort" in params:
         out["reasoning"] = {"effort": params.pop("reasoning_effort")}
     if "tools" in params:

@@ -8,6 +8,8 @@ see no difference:
   function: {name, arguments}};
 - finish reason: `tool_calls` when there are calls, `length` when the response is
   incomplete for `max_output_tokens`, `content_filter` likewise, else `stop`;
+- logprobs: the `logprobs` of the `output_text` parts (sent when the request's
+  `include` asks for `message.output_text.logprobs`);
 - usage: `input_tokens`, `input_tokens_details.cached_tokens`, `output_tokens`,
   `output_tokens_details.reasoning_tokens` (evals.endpoints.usage reads both naming
   schemes).
@@ -22,6 +24,7 @@ import json
 import time
 from typing import Any
 
+from evals.endpoints.logprobs import TokenLogprob, read_tokens
 from evals.endpoints.usage import normalize_usage
 from evals.endpoints.wire import ChatAnswer, StreamCut
 
@@ -42,6 +45,7 @@ def answer_of(data: dict[str, Any]) -> ChatAnswer:
         output = data["output"]
         pieces: list[str] = []
         calls: list[dict[str, Any]] = []
+        tokens: list[TokenLogprob] = []
         for item in output:
             kind = item.get("type")
             if kind == "message":
@@ -51,6 +55,7 @@ def answer_of(data: dict[str, Any]) -> ChatAnswer:
                         if not isinstance(text, str):
                             raise TypeError("output_text is not a string")
                         pieces.append(text)
+                        read_tokens(part.get("logprobs"), tokens)
             elif kind == "function_call":
                 calls.append(_tool_call(item))
         status = data.get("status")
@@ -67,6 +72,7 @@ def answer_of(data: dict[str, Any]) -> ChatAnswer:
             tool_calls=calls or None,
             finish_reason=finish,
             usage=normalize_usage(data.get("usage")),
+            logprobs=tuple(tokens) or None,
         )
     except (KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"unexpected Responses shape: {exc!r}") from None

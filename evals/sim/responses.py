@@ -10,8 +10,10 @@ limits are exactly those of ``/v1/chat/completions`` for the same conversation:
   ``function_call_output`` items -> ``tool`` messages;
 - ``tools`` ``[{type: function, name, parameters, ...}]`` -> chat ``tools``; a named
   ``tool_choice`` ``{type: function, name}`` likewise;
-- ``text.format`` -> ``response_format``; ``max_output_tokens`` -> ``max_completion_tokens``;
-  ``reasoning.effort`` -> ``reasoning_effort``.
+- ``text.format`` -> ``response_format``; ``max_output_tokens`` -> ``max_completion_tokens``
+  (below 16: a 400, as OpenAI answers); ``reasoning.effort`` -> ``reasoning_effort``;
+  ``include: [message.output_text.logprobs]`` (with ``top_logprobs``) -> ``logprobs: true``
+  (and ``top_logprobs``): the ``output_text`` part then carries the tokens' logprobs.
 
 Chat-only parameters (``messages``, ``max_tokens``, ``max_completion_tokens``,
 ``response_format``, ``reasoning_effort``, ``stop``, ``n``, ...) are rejected with a 400 that
@@ -165,7 +167,21 @@ def chat_body(body: dict[str, Any]) -> dict[str, Any]:
         raise _Invalid(
             bad("Missing required parameter: 'input'.", "input", "missing_required_parameter")
         )
+    limit = body.get("max_output_tokens")
+    if isinstance(limit, int) and limit < 16:
+        raise _Invalid(
+            bad(
+                "Invalid 'max_output_tokens': integer below minimum value. Expected a value "
+                f">= 16, but got {limit} instead.",
+                "max_output_tokens",
+                "integer_below_min_value",
+            )
+        )
     chat: dict[str, Any] = {"model": body["model"], "messages": _messages(body)}
+    if "message.output_text.logprobs" in (body.get("include") or []):
+        chat["logprobs"] = True
+        if body.get("top_logprobs") is not None:
+            chat["top_logprobs"] = body["top_logprobs"]
     for key in ("temperature", "top_p", "parallel_tool_calls", "stream"):
         if key in body:
             chat[key] = body[key]
@@ -206,13 +222,18 @@ def usage_of(model: ModelConfig, ans: Answer) -> dict[str, Any] | None:
     return usage
 
 
-def _items(rid: str, ans: Answer) -> list[dict[str, Any]]:
+def _items(rid: str, ans: Answer, logprobs: list | None = None) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     if ans.reasoning_tokens:
         items.append({"type": "reasoning", "id": f"rs_{rid}", "summary": []})
     if not ans.tool_calls:
         status = "incomplete" if ans.finish_reason == "length" else "completed"
-        part = {"type": "output_text", "text": ans.text, "annotations": [], "logprobs": []}
+        part = {
+            "type": "output_text",
+            "text": ans.text,
+            "annotations": [],
+            "logprobs": logprobs or [],
+        }
         items.append(
             {
                 "type": "message",
@@ -238,7 +259,12 @@ def _items(rid: str, ans: Answer) -> list[dict[str, Any]]:
 
 
 def response_object(
-    rid: str, created: int, body: dict[str, Any], ans: Answer | None, usage: Any
+    rid: str,
+    created: int,
+    body: dict[str, Any],
+    ans: Answer | None,
+    usage: Any,
+    logprobs: list | None = None,
 ) -> dict[str, Any]:
     """A ``response`` object; ``ans=None`` gives the in-progress one of ``response.created``."""
     done = ans is not None
@@ -253,7 +279,7 @@ def response_object(
         "instructions": body.get("instructions"),
         "max_output_tokens": body.get("max_output_tokens"),
         "model": body.get("model"),
-        "output": _items(rid, ans) if ans is not None else [],
+        "output": _items(rid, ans, logprobs) if ans is not None else [],
         "parallel_tool_calls": body.get("parallel_tool_calls", True),
         "reasoning": body.get("reasoning") or {"effort": None, "summary": None},
         "temperature": body.get("temperature", 1.0),
@@ -266,7 +292,12 @@ def response_object(
 
 
 def stream_frames(
-    rid: str, created: int, body: dict[str, Any], ans: Answer, usage: Any
+    rid: str,
+    created: int,
+    body: dict[str, Any],
+    ans: Answer,
+    usage: Any,
+    logprobs: list | None = None,
 ) -> tuple[list[bytes], int]:
     """SSE frames and how many of them (after the first) are paced output deltas.
 
@@ -279,7 +310,7 @@ def stream_frames(
         data = json.dumps({"type": kind, "sequence_number": next(seq), **fields})
         return f"event: {kind}\ndata: {data}\n\n".encode()
 
-    final = response_object(rid, created, body, ans, usage)
+    final = response_object(rid, created, body, ans, usage, logprobs)
     head = [
         event("response.created", response=response_object(rid, created, body, None, None)),
         event("response.in_progress", response=response_object(rid, created, body, None, None)),
@@ -374,7 +405,7 @@ def serve(
     rid = f"sim{answered.number:012x}"
     created = int(time.time())
     if stream:
-        events, paced = stream_frames(rid, created, body, ans, usage)
+        events, paced = stream_frames(rid, created, body, ans, usage, answered.logprobs)
         reply = Reply(
             events=events, headers=headers, content_type="text/event-stream", delay_s=delay
         )
@@ -384,6 +415,6 @@ def serve(
         elif fault is not None:  # stream_cut: the opening frames only, then close
             reply.events, reply.action = events[: max(1, len(events) // 2)], "cut"
         return reply
-    payload = response_object(rid, created, body, ans, usage)
+    payload = response_object(rid, created, body, ans, usage, answered.logprobs)
     reply = Reply(body=json.dumps(payload).encode(), headers=headers, delay_s=delay)
     return apply_fault(reply, fault)
