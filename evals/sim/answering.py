@@ -7,7 +7,7 @@ Each endpoint then only shapes the reply its API defines.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from evals.sim.admission import Admission
@@ -57,6 +57,8 @@ def answer_request(
     gated, fault = admission.gate(model, sha, attempt, rec)
     if gated is not None:
         return gated
+    if model.resample and attempt > 1:  # a fresh sample for each sending of this request
+        model = replace(model, seed=model.seed + attempt - 1)
     ans = answer_chat(model, chat)
     headers: list[tuple[str, str]] = []
     if fault is None:

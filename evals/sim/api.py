@@ -114,7 +114,7 @@ class App:
             name = body.get("model")
             model = self.models.get(name) if isinstance(name, str) else None
             sha, attempt = "", 0
-            if log is not None or (model is not None and model.faults):
+            if log is not None or (model is not None and (model.faults or model.resample)):
                 sha = canonical_sha256(body)
                 attempt = self.attempts.next(sha)
             if rec is not None:

@@ -9,6 +9,9 @@ typo never silently changes a simulation)::
         latency_ms: 0            # mean delay before the first byte
         latency_jitter_ms: 0     # +/- spread around latency_ms, chosen by hash (deterministic)
         seed: 0                  # changes which prompts are answered correctly
+        resample: false          # true: the k-th sending of the same request is answered as
+                                 # with seed + k - 1 (sampling anew, as at temperature > 0),
+                                 # so repeats of a case can differ; false: always the same
         reasoning: false         # behave like an o-series / GPT-5 model (parameter rules)
         reasoning_tokens: 0      # hidden tokens per answer at reasoning_effort=medium
         cache: false             # report prompt_tokens_details.cached_tokens
@@ -79,6 +82,7 @@ class ModelConfig:
     latency_ms: float = 0.0
     latency_jitter_ms: float = 0.0
     seed: int = 0
+    resample: bool = False
     reasoning: bool = False
     reasoning_tokens: int = 0
     cache: bool = False
