@@ -175,3 +175,24 @@ def test_the_responses_api_scores_the_same(first, sim: Any, paths: dict, tmp_pat
     for row in rows:
         assert row["passed"] == chat["passed"], row["model"]
         assert row["brier"] == pytest.approx(chat["brier"]), row["model"]
+
+
+def test_the_report_shows_the_brier_score_and_the_dropped_logprobs(first) -> None:
+    from selenium.webdriver.common.by import By
+
+    from tests.browser import chromium
+
+    root, _, summary, _ = first
+    good = _row(summary, "good")
+    report = root / "reports" / summary["run_id"] / "index.html"
+    with chromium() as driver:
+        driver.get(report.as_uri())
+        row = driver.find_element(By.CSS_SELECTOR, 'table.comparison tr[data-model="good"]')
+        brier = row.find_element(By.CSS_SELECTOR, ".brier").text
+        assert brier == f"Brier {good['brier']:.3f} · {len(QUESTIONS)} by logprobs"
+        thinker = driver.find_element(By.CSS_SELECTOR, 'table.comparison tr[data-model="thinker"]')
+        assert not thinker.find_elements(By.CSS_SELECTOR, ".brier")
+        adapted = driver.find_element(By.ID, "run-adapted").text
+        assert "thinker: " in adapted and "logprobs and top_logprobs dropped" in adapted
+        assert "good:" not in adapted  # nothing was changed for it
+        assert not [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]

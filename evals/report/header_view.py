@@ -66,13 +66,14 @@ def header_view(summary: Mapping[str, Any], fmt_usd: Callable[[Any], str | None]
             "id": str(m.get("id") or ""),
             "endpoint": None if m.get("endpoint") is None else str(m["endpoint"]),
             "api_model": None if m.get("api_model") is None else str(m["api_model"]),
+            "adapted": [str(note) for note in m.get("adapted") or []],
         }
         for m in setup.get("models") or []
         if isinstance(m, Mapping)
     ]
     if not models:  # old summaries: the model names the rows carry
         names = dict.fromkeys(str(r.get("model", "")) for r in rows)
-        models = [{"id": n, "endpoint": None, "api_model": None} for n in names]
+        models = [{"id": n, "endpoint": None, "api_model": None, "adapted": []} for n in names]
     prompts: dict[str, list[str]] = {}
     recorded = setup.get("prompts_by_suite")
     if isinstance(recorded, Mapping):
@@ -90,6 +91,7 @@ def header_view(summary: Mapping[str, Any], fmt_usd: Callable[[Any], str | None]
     cache_hits = sum(int(_num(r.get("cache_hits")) or 0) for r in rows)
     return {
         "models": models,
+        "adapted": [m for m in models if m["adapted"]],
         "prompts": [{"suite": s, "names": ", ".join(ps)} for s, ps in prompts.items()],
         "cases": f"{sum(cases_by_suite.values()):,}",
         "samples": f"{sum(int(_num(r.get('samples')) or 0) for r in rows):,}",

@@ -145,7 +145,7 @@ class Summary:
     suite_fingerprints: dict[str, str] | None = None  # suite name -> evals.config.fingerprint
     # suite -> {comparisons, pareto, recommendation, recommended} (evals.decide.selection)
     per_suite: dict[str, dict[str, Any]] | None = None
-    # {models: [{id, endpoint, api_model}], prompts_by_suite: {suite: [prompt names]}},
+    # {models: [{id, endpoint, api_model, adapted: [notes]}], prompts_by_suite: {suite: [...]}},
     # from the run's recorded config; absent for runs that did not record their models
     setup: dict[str, Any] | None = None
 

@@ -182,10 +182,12 @@ def _decisions(store: ResultStore, run_id: str, rows: list[SummaryRow]) -> dict[
 
 
 def _setup(config: dict[str, Any], rows: list[SummaryRow]) -> dict[str, Any] | None:
-    """Models with their endpoints and API model names, and each suite's prompts."""
+    """Models with their endpoints, API model names and how their requests were rewritten
+    (`adapted`: the notes of evals.endpoints.capabilities), and each suite's prompts."""
     models = config.get("models")
     if not isinstance(models, list):
         return None
+    adapted = config.get("adapted") if isinstance(config.get("adapted"), dict) else {}
     prompts: dict[str, list[str]] = {}
     for row in rows:
         names = prompts.setdefault(row.suite, [])
@@ -197,6 +199,7 @@ def _setup(config: dict[str, Any], rows: list[SummaryRow]) -> dict[str, Any] | N
                 "id": m.get("id"),
                 "endpoint": m.get("endpoint"),
                 "api_model": m.get("model") or m.get("id"),
+                "adapted": list(adapted.get(m.get("id")) or []),
             }
             for m in models
             if isinstance(m, dict)

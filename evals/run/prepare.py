@@ -182,6 +182,8 @@ def run_config(options: RunOptions, prepared: Prepared, store: Any = None) -> di
         "model_ids": [m.id for m in prepared.models],
         "requested_model_ids": options.model_ids,  # what -m asked for (resume re-asks it)
         "models": [m.model_dump() for m in prepared.models],
+        # How requests were rewritten per model (dropped or renamed parameters), for the report.
+        "adapted": {m.id: adaptation_notes(prepared.suites, m) for m in prepared.models},
         "endpoints": {
             name: spec.model_dump(exclude={"serve"})
             for name, spec in prepared.profile.endpoints.items()
@@ -229,11 +231,14 @@ def resumed_options(options: RunOptions, store: Any) -> RunOptions:
 
 def adaptation_notes(suites: list[Suite], model: ModelSpec) -> list[str]:
     """How requests to this model are rewritten (reasoning models), from a sample request."""
+    from evals.run.kinds import kind_of
     from evals.run.plan import build_body
 
     notes: list[str] = []
     for suite in suites:
-        case = next(suite.cases())
+        case = next(suite.cases(), None)
+        if case is None or suite.kind != model.kind or not kind_of(suite).per_request:
+            continue
         for template in suite.prompts.values():
             _, sample_notes = build_body(model, suite.params, template.render(case.vars))
             notes += [note for note in sample_notes if note not in notes]
