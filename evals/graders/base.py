@@ -57,6 +57,11 @@ class GradeContext:
     judge: Judge | None = None  # None: no judge model configured
     embed: Embedder | None = None  # None: no embeddings model configured
     logprobs: Logprobs = ()  # the output's first tokens with their top logprobs, when sent
+    # what the response said about itself (graders of latency, cost, finish reason)
+    finish_reason: str | None = None
+    latency_s: float | None = None  # as first received: a cache replay keeps the original
+    cost_usd: float | None = None  # what the answer cost (None: unknown price)
+    cache_hit: bool = False
 
 
 @runtime_checkable
@@ -87,8 +92,10 @@ class CommonOptions(BaseModel):
     field: str | None = None  # JSON path like `items[0].price`: grade that value of the output
     extract: str | None = None  # regex; first group (or whole match) is graded
     value: Any = None  # overrides the case's `expect` (only when given)
-    weight: float = Field(1.0, ge=0)  # for `weighted`/`all` groups; combine() does not weight
+    weight: float = Field(1.0, ge=0)  # in the case's weighted score; 0: reported, not counted
     name: str | None = None  # label used in reasons instead of the type name
+    threshold: float | None = None  # types without their own: pass when score >= threshold
+    metric: str | None = None  # a named score the summary and report aggregate per row
 
 
 def quote(text: str, limit: int = QUOTE_LIMIT) -> str:
@@ -178,6 +185,10 @@ class BaseGrader:
         self.type_name = ("not-" if negated else "") + self.base_type
         self.weight = options.weight
         self.name = options.name
+        self.metric = options.metric
+        # a type with its own `threshold` option (a default, not None) applies it in its check
+        own = type(options).model_fields["threshold"].default is not None
+        self._generic_threshold = None if own else options.threshold
         self._extract = (
             compile_regex(options.extract, "extract") if options.extract is not None else None
         )
@@ -239,10 +250,18 @@ class BaseGrader:
         return text
 
     def _finish(self, found: Check) -> GradeResult:
-        """Label what the check found and apply negation (never to an error)."""
+        """Label what the check found, apply a generic `threshold`, then negation (never to
+        an error)."""
         if found.error:
             return GradeResult(False, 0.0, f"{self.label}: {found.reason}", error=True)
         score = found.score if found.score is not None else float(found.passed)
+        if self._generic_threshold is not None:
+            passed = score >= self._generic_threshold
+            reason = found.reason
+            if found.score is not None:  # partial credit: say where the bar was
+                sign = "≥" if passed else "<"
+                reason += f" (score {number(score)} {sign} {number(self._generic_threshold)})"
+            found = Check(passed, reason, score=found.score, brier=found.brier)
         if self.negated:
             reason = f"{self.label}: {found.reason} (negated)"
             return GradeResult(not found.passed, 1.0 - score, reason, brier=found.brier)
