@@ -46,6 +46,11 @@ class CaseSpec(BaseModel):
     cluster: str | int | None = None
     """Cases sharing a cluster are not independent (several questions on one passage,
     turns of one conversation): intervals and tests then use clustered errors."""
+    description: str | None = None
+    threshold: float | None = None
+    """Pass when the graders' weighted score reaches this (instead of all passing)."""
+    matrix: dict[str, list[Any]] | None = None
+    """Variables with several values: one case per combination (ids say which)."""
 
 
 class CasesSourceSpec(BaseModel):
@@ -145,6 +150,9 @@ class Case:
     expect_tool_calls: list[dict[str, Any]] | None = None
     tool_results: dict[str, Any] | None = None
     cluster: str | None = None
+    description: str | None = None
+    threshold: float | None = None
+    matrix: dict[str, list[Any]] | None = None  # expanded by the suite (evals.config.expand)
 
 
 def _case_from(raw: Any, index: int, path: Path, line: int | None, tree: Any = None) -> Case:
@@ -172,6 +180,9 @@ def _case_from(raw: Any, index: int, path: Path, line: int | None, tree: Any = N
         expect_tool_calls=spec.expect_tool_calls,
         tool_results=spec.tool_results,
         cluster=None if spec.cluster is None else str(spec.cluster),
+        description=spec.description,
+        threshold=spec.threshold,
+        matrix=spec.matrix,
     )
 
 
@@ -218,6 +229,7 @@ def _iter_csv(path: Path) -> Iterator[Case]:
             if None in row:
                 raise InputError("more cells than header columns: fix this row", path, lineno)
             raw: dict[str, Any] = {"vars": {}}
+            special: dict[str, str] = {}
             for column, cell in row.items():
                 if column == "expect":
                     raw["expect"] = _csv_value(cell)
@@ -225,9 +237,55 @@ def _iter_csv(path: Path) -> Iterator[Case]:
                     raw["tags"] = [t.strip() for t in cell.split(",") if t.strip()]
                 elif column == "id":
                     raw["id"] = cell
+                elif column.startswith("__"):
+                    special[column] = cell
                 else:
                     raw["vars"][column] = cell
+            if special:
+                raw.update(promptfoo_columns(special, path, lineno))
             yield _case_from(raw, index, path, lineno)
+
+
+def promptfoo_columns(cells: dict[str, str], path: Path, line: int | None) -> dict[str, Any]:
+    """promptfoo's special CSV columns as case fields: `__expected` and `__expected1..N`
+    (assertion shorthand, evals.config.expected), `__description`, `__metric` (named on
+    every grader of the row), `__threshold`."""
+    from evals.config.expected import parse_expected
+
+    fields: dict[str, Any] = {}
+    graders: list[dict[str, Any]] = []
+    for column, cell in cells.items():
+        text = cell.strip()
+        if column == "__expected" or column.startswith("__expected") and column[10:].isdigit():
+            if not text:
+                continue
+            try:
+                graders.append(parse_expected(text))
+            except ValueError as exc:
+                raise InputError(f"column {column}: {exc}", path, line) from None
+        elif column == "__description":
+            fields["description"] = cell or None
+        elif column == "__threshold":
+            if text:
+                try:
+                    fields["threshold"] = float(text)
+                except ValueError:
+                    raise InputError(
+                        f"column __threshold: {text!r} is not a number", path, line
+                    ) from None
+        elif column != "__metric":
+            raise InputError(
+                f"column {column} is not supported: the special columns are __expected, "
+                "__expected1..N, __description, __metric and __threshold",
+                path,
+                line,
+            )
+    metric = cells.get("__metric", "").strip()
+    if metric:
+        graders = [{**spec, "metric": spec.get("metric") or metric} for spec in graders]
+    if graders:
+        fields["graders"] = graders
+    return fields
 
 
 def _iter_yaml(path: Path) -> Iterator[Case]:

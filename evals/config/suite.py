@@ -27,6 +27,7 @@ from evals.config.cases import (
     resolve_cases_file,
     resolve_cases_source,
 )
+from evals.config.expand import FILE_PREFIX, CaseDefaults, CaseExpander, load_file_value
 from evals.config.render import (
     ImageError,
     MessageSpec,
@@ -53,7 +54,18 @@ class Message(BaseModel):
 
 
 PromptSpec = list[Message] | str
-"""A list of chat messages, or a bare string meaning one user message."""
+"""A list of chat messages, or a bare string meaning one user message (or `file://path`:
+a text file is one user message, a .json/.yaml file a list of {role, content} messages)."""
+
+
+class DefaultsSpec(BaseModel):
+    """`defaults:`: what every case gets unless it says otherwise (promptfoo's defaultTest;
+    its `assert` is the suite's `graders:`, which apply to every case already)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    vars: dict[str, Any] = {}
+    threshold: float | None = None
 
 
 class SuiteSpec(BaseModel):
@@ -83,6 +95,7 @@ class SuiteSpec(BaseModel):
     """A path relative to the suite file (.jsonl/.jsonl.gz/.csv/.yaml), an inline list, or
     a mapping: {file: or resource: package/file, id:, vars: [...], expect:, install:}."""
     graders: list[dict[str, Any]] = []
+    defaults: DefaultsSpec | None = None
     stream: bool = False
     """Stream responses to measure time to first token and tokens/s."""
     tools: list[dict[str, Any]] | None = None
@@ -122,12 +135,16 @@ class Suite:
     k: tuple[int, ...] = (1, 5, 10)
     dimensions: tuple[int, ...] = ()
     case_fields: FieldMap | None = None  # how records of `cases_file` map onto cases
+    defaults: CaseDefaults | None = None
 
     def cases(self) -> Iterator[Case]:
-        """Stream the cases; nothing is held beyond the current one."""
+        """Stream the cases (defaults applied, matrices expanded, file:// vars read);
+        nothing is held beyond the current one."""
         if self.cases_file is not None:
-            return iter_file(self.cases_file, self.case_fields)
-        return iter_inline(self.inline_cases or [], self.path)
+            raw = iter_file(self.cases_file, self.case_fields)
+        else:
+            raw = iter_inline(self.inline_cases or [], self.path)
+        return CaseExpander(self.path, self.defaults).expand(raw)
 
 
 def build_graders(specs: list[dict[str, Any]], lines: list[int | None], path: Path) -> list[Grader]:
@@ -156,18 +173,43 @@ def _compile_prompts(spec: SuiteSpec, tree: LineDict, path: Path) -> dict[str, P
     key = "prompts" if spec.prompts is not None else "prompt"
     compiled = {}
     for name, messages in variants.items():
+        loc: tuple[Any, ...] = (key, name) if spec.prompts is not None else (key,)
+        if isinstance(messages, str) and messages.startswith(FILE_PREFIX):
+            messages = _prompt_file(messages, path, line_of(tree, loc))
         specs = (
             [MessageSpec("user", messages)]
             if isinstance(messages, str)
             else [MessageSpec(m.role, m.content, tuple(m.images), m.detail) for m in messages]
         )
-        loc: tuple[Any, ...] = (key, name) if spec.prompts is not None else (key,)
         try:
             compiled[name] = compile_prompt(name, specs, path.parent)
         except TemplateError as exc:
             line = line_of(tree, (*loc, exc.index) if not isinstance(messages, str) else loc)
             raise InputError(f"prompt '{name}': {exc}", path, line) from None
     return compiled
+
+
+def _prompt_file(ref: str, path: Path, line: int | None) -> str | list[Message]:
+    """A `file://` prompt: a text file is the user message; JSON/YAML, the chat messages."""
+    try:
+        loaded = load_file_value(ref, path.parent)
+    except (OSError, ValueError) as exc:
+        raise InputError(
+            f"prompt {ref} cannot be read ({exc}): the path is relative to the suite file",
+            path,
+            line,
+        ) from None
+    if isinstance(loaded, str):
+        return loaded
+    try:
+        return [Message.model_validate(m) for m in loaded]
+    except (TypeError, ValidationError) as exc:
+        raise InputError(
+            f"prompt {ref}: a JSON/YAML prompt file must be a list of {{role, content}} "
+            f"messages ({exc.__class__.__name__})",
+            path,
+            line,
+        ) from None
 
 
 def load_suite(path: str | Path) -> Suite:
@@ -216,6 +258,11 @@ def load_suite(path: str | Path) -> Suite:
         k=tuple(spec.k),
         dimensions=tuple(spec.dimensions),
         case_fields=case_fields,
+        defaults=(
+            CaseDefaults(dict(spec.defaults.vars), spec.defaults.threshold)
+            if spec.defaults is not None
+            else None
+        ),
     )
 
 

@@ -161,31 +161,52 @@ async def grade_all_async(
     return list(await asyncio.gather(*(one(grader) for grader in graders)))
 
 
-def combine(results: Sequence[GradeResult]) -> GradeResult:
-    """One case result: passes when all pass; score is the unweighted mean.
+def combine(
+    results: Sequence[GradeResult],
+    weights: Sequence[float] | None = None,
+    threshold: float | None = None,
+) -> GradeResult:
+    """One case result from its graders' results.
 
-    A clear failure decides the case even when another grader could not grade:
-    "all must pass" is already false, so the case stays in the accuracy
-    denominator as a failure. Only when nothing failed outright does a grader
-    error make the case an error. No results at all is an error, not a vacuous
-    pass: a case nobody checked has not passed anything.
+    The score is the weighted mean (each grader's `weight`, default 1; weight 0 is
+    reported but counts for nothing, as in promptfoo). Without a `threshold` the case
+    passes when every counted grader passes, and a clear failure decides the case even
+    when another grader could not grade: "all must pass" is already false, so the case
+    stays in the accuracy denominator as a failure. Only when nothing failed outright does
+    a grader error make the case an error. With the case's `threshold` it passes when the
+    weighted score reaches it (a failing grader no longer decides alone; an error still
+    makes the case an error). No results at all is an error, not a vacuous pass.
     """
     if not results:
         return GradeResult(
             False, 0.0, "no graders to apply: add a `graders:` list to the suite or case", True
         )
-    errors = [r for r in results if r.error]
-    failures = [r for r in results if not r.passed and not r.error]
-    score = sum(r.score for r in results) / len(results)
+    weights = [1.0] * len(results) if weights is None else list(weights)
+    counted = [(r, w) for r, w in zip(results, weights, strict=True) if w > 0] or [
+        (r, 1.0)
+        for r in results  # every weight 0: nothing to weigh, count them alike
+    ]
+    total = sum(w for _, w in counted)
+    score = sum(r.score * w for r, w in counted) / total
+    errors = [r for r, _ in counted if r.error]
+    failures = [r for r, _ in counted if not r.passed and not r.error]
+    briers = [r.brier for r in results if r.brier is not None]
+    brier = sum(briers) / len(briers) if briers else None
+    if threshold is not None:
+        passed = not errors and score >= threshold
+        sign = "≥" if score >= threshold else "<"
+        reason = f"weighted score {score:.3g} {sign} threshold {threshold:g}"
+        if failures or errors:
+            reason += ": " + "; ".join(r.reason for r in failures + errors)
+        return GradeResult(passed, score, reason, error=bool(errors), brier=brier)
     if failures or errors:
         reason = "; ".join(r.reason for r in failures + errors)
     else:
         reason = f"all {len(results)} grader{'s' if len(results) != 1 else ''} passed"
-    briers = [r.brier for r in results if r.brier is not None]
     return GradeResult(
         passed=not failures and not errors,
         score=score,
         reason=reason,
         error=bool(errors) and not failures,
-        brier=sum(briers) / len(briers) if briers else None,
+        brier=brier,
     )

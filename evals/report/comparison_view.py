@@ -106,12 +106,14 @@ def suite_sections(
     for index, name in enumerate(names, 1):
         mine = [r for r in rows if r["suite"] == name]
         ks = {r["repeats"] for r in mine if r["repeats"] > 1}
+        metrics = sorted({name for r in mine for name in r.get("metrics") or {}})
         sections.append(
             {
                 "id": f"suite-{index}",
                 "suite": name,
                 "rows": mine,
                 "pass_at_k": (f"pass@{min(ks)}" if len(ks) == 1 else "pass@k") if ks else None,
+                "metrics": metrics,  # named metrics: one column each, after the mean score
                 "decision": decision.get(name),
                 "charts": charts.get(name) or [],
             }

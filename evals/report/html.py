@@ -155,6 +155,7 @@ def _row_view(row: Mapping[str, Any]) -> dict[str, Any]:
         "spend": fmt_usd(row.get("spend_usd")),
         "retrieval": _retrieval_text(row),
         "brier": _brier_text(row),
+        "metrics": _metric_cells(row),
         "cache_hits": fmt_int(row.get("cache_hits")) if row.get("cache_hits") else None,
         "best_accuracy": False,
         "cheapest": False,
@@ -163,6 +164,19 @@ def _row_view(row: Mapping[str, Any]) -> dict[str, Any]:
         "_acc": acc,
         "_per_case": per_case,
     }
+
+
+def _metric_cells(row: Mapping[str, Any]) -> dict[str, dict[str, str | None]]:
+    """Each named metric's cell: the mean score shown and its raw value for sorting."""
+    cells = {}
+    for name, value in (row.get("metrics") or {}).items():
+        mean = _num(value.get("mean")) if isinstance(value, Mapping) else None
+        cells[str(name)] = {
+            "text": fmt_score(mean),
+            "sort": None if mean is None else repr(float(mean)),
+            "count": fmt_int(value.get("count")) if isinstance(value, Mapping) else None,
+        }
+    return cells
 
 
 def _brier_text(row: Mapping[str, Any]) -> str | None:

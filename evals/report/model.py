@@ -9,6 +9,8 @@ present, and that key decides whether the group is written:
 - `recall_at_k` (with mrr, cost_per_1m_tokens): rows of an embeddings suite;
 - `brier` (with brier_samples): rows with samples scored from probabilities (a `choice`
   grader reading logprobs); the mean Brier score over those samples;
+- `metrics` ({name: {mean, count}}): rows whose graders name a `metric:`, the mean score of
+  each named metric over the row's error-free samples;
 - `cost_basis` ("tokens" or "hourly"): when the run recorded its models' endpoints;
 - `estimate` ({requests, prompt_tokens, completion_tokens, cost_usd, basis, ...}):
   when the run recorded its estimates at start (evals.run.estimates);
@@ -97,6 +99,7 @@ class SummaryRow:
     cost_per_1m_tokens: float | None = None
     brier: float | None = None  # mean Brier score of the probabilistic verdicts (0 best, 2 worst)
     brier_samples: int | None = None  # samples whose verdict came with probabilities
+    metrics: dict[str, dict[str, float | int]] | None = None  # named metrics: {mean, count}
     cost_basis: str | None = None  # "tokens" | "hourly" (evals.report.costing)
     estimate: dict[str, Any] | None = None  # recorded at run start (evals.run.estimates)
 
@@ -110,6 +113,8 @@ class SummaryRow:
             data.update((name, getattr(self, name)) for name in _RETRIEVAL_KEYS)
         if self.brier is not None:
             data.update((name, getattr(self, name)) for name in _CALIBRATION_KEYS)
+        if self.metrics:
+            data["metrics"] = self.metrics
         for name in _COSTING_KEYS:
             if getattr(self, name) is not None:
                 data[name] = getattr(self, name)
@@ -122,6 +127,7 @@ _OPTIONAL_ROW_KEYS = (
     *_REPEAT_KEYS,
     *_RETRIEVAL_KEYS,
     *_CALIBRATION_KEYS,
+    "metrics",
     *_COSTING_KEYS,
 )
 _ALWAYS_ROW_KEYS = tuple(f.name for f in fields(SummaryRow) if f.name not in _OPTIONAL_ROW_KEYS)

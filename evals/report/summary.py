@@ -81,6 +81,9 @@ def _row(
         optional.update(_retrieval_fields(store, key, group.prompt_tokens, cost))
     if group.brier is not None:
         optional.update(brier=group.brier, brier_samples=group.brier_samples)
+    metrics = store.metric_means(*key)
+    if metrics:
+        optional["metrics"] = {name: {"mean": m, "count": n} for name, (m, n) in metrics.items()}
     return SummaryRow(
         suite=group.suite,
         prompt=group.prompt,

@@ -81,6 +81,13 @@ def print_summary(summary: Summary | Mapping[str, Any], file: TextIO) -> None:
                 highlight=False,
             )
     for row in summary["rows"]:
+        if row.get("metrics"):
+            named = " · ".join(f"{k} {v['mean']:.3f}" for k, v in row["metrics"].items())
+            console.print(
+                f"{row['suite']} / {row['prompt']} / {row['model']}: {named}",
+                markup=False,
+                highlight=False,
+            )
         if row.get("brier") is not None:
             console.print(
                 f"{row['suite']} / {row['prompt']} / {row['model']}: Brier {row['brier']:.3f} "

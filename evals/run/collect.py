@@ -17,7 +17,14 @@ from typing import Any
 from evals.config.suite import graders_for
 from evals.engine.response import Response
 from evals.records import canonical_json
-from evals.run.grade import UNGRADED, Verdict, grade_answer, needs_await, save_verdict
+from evals.run.grade import (
+    UNGRADED,
+    AnswerFacts,
+    Verdict,
+    grade_answer,
+    needs_await,
+    save_verdict,
+)
 from evals.run.judging import GraderServices
 from evals.run.plan import Job
 from evals.store import ResultRecord, ResultStore
@@ -107,9 +114,16 @@ class Collector:
             self.store.add_result(record, entry)
             return
         graders = graders_for(job.suite, job.case)
+        facts = AnswerFacts(
+            response.finish_reason,
+            response.latency_s,
+            response.cost_usd,
+            response.cache_hit,
+            response.logprobs,
+        )
         grade = grade_answer(
             graders, job.case, response.output, response.tool_calls, job.body, self.services,
-            response.logprobs,
+            facts,
         )  # fmt: skip
         if not needs_await(graders):
             _apply(record, await grade)

@@ -28,6 +28,17 @@ if TYPE_CHECKING:
 UNGRADED = ("not graded yet: the run stopped while grading; resume it", "ungraded")
 
 
+@dataclass(frozen=True, slots=True)
+class AnswerFacts:
+    """What a response said about itself, besides its text and tool calls."""
+
+    finish_reason: str | None = None
+    latency_s: float | None = None
+    cost_usd: float | None = None
+    cache_hit: bool = False
+    logprobs: Logprobs | None = None
+
+
 @dataclass(slots=True)
 class Verdict:
     """What grading decided for one sample (the columns `set_grade` writes)."""
@@ -53,9 +64,11 @@ async def grade_answer(
     tool_calls: Sequence[dict[str, Any]] | None,
     request: dict[str, Any],
     services: GraderServices | None,
-    logprobs: Logprobs | None = None,
+    facts: AnswerFacts | None = None,
 ) -> Verdict:
-    """Apply the case's graders to one answer (`logprobs`: its tokens', when sent)."""
+    """Apply the case's graders to one answer (`facts`: what the response said about
+    itself, for graders of latency, cost, finish reason and logprobs)."""
+    facts = facts or AnswerFacts()
     judge, embed, meter = services.bind() if services else (None, None, None)
     context = GradeContext(
         expect=case.expect,
@@ -66,11 +79,16 @@ async def grade_answer(
         prompt_text=last_user_text(request.get("messages", [])),
         judge=judge,
         embed=embed,
-        logprobs=logprobs or (),
+        logprobs=facts.logprobs or (),
+        finish_reason=facts.finish_reason,
+        latency_s=facts.latency_s,
+        cost_usd=facts.cost_usd,
+        cache_hit=facts.cache_hit,
     )
     results = await grade_all_async(graders, output or "", context)
     grades = [_grade_entry(grader, result) for grader, result in zip(graders, results, strict=True)]
-    overall = combine(results)
+    weights = [float(getattr(grader, "weight", 1.0)) for grader in graders]
+    overall = combine(results, weights, case.threshold)
     cost = meter.total if meter is not None else 0.0
     text = json.dumps(grades, ensure_ascii=False, default=str)
     if overall.error:
@@ -89,6 +107,9 @@ def _grade_entry(grader: Grader, result: GradeResult) -> dict[str, Any]:
     }
     if result.brier is not None:
         entry["brier"] = result.brier
+    metric = getattr(grader, "metric", None)
+    if metric:
+        entry["metric"] = metric
     return entry
 
 
@@ -127,10 +148,12 @@ async def regrade(
         case = cases.get((row.suite, row.case_id))
         if suite is None or case is None or suite.kind == "embeddings":
             continue
-        graders = graders_for(suite, case)
+        facts = AnswerFacts(
+            row.finish_reason, row.latency_s, row.cost_usd, row.cache_hit, from_json(row.logprobs)
+        )
         verdict = await grade_answer(
-            graders, case, row.output, row.tool_calls, row.request, services,
-            from_json(row.logprobs),
+            graders_for(suite, case), case, row.output, row.tool_calls, row.request, services,
+            facts,
         )  # fmt: skip
         save_verdict(
             store, run_id, (row.suite, row.case_id, row.prompt, row.model, row.repeat), verdict

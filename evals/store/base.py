@@ -173,6 +173,13 @@ class ResultStore(Protocol):
         """Mean score per grade type over a group's error-free samples (None scores skipped)."""
         ...
 
+    def metric_means(
+        self, run_id: str, suite: str, prompt: str, model: str
+    ) -> dict[str, tuple[float, int]]:
+        """Per named metric (graders' `metric:`): (mean score, grades counted) over a
+        group's error-free samples."""
+        ...
+
     def per_case_passes(
         self, run_id: str, suite: str, prompt: str, model: str
     ) -> Iterator[tuple[int, int]]:

@@ -157,6 +157,22 @@ class ReportQueries:
                     counts[grade["type"]] = counts.get(grade["type"], 0) + 1
         return {name: sums[name] / counts[name] for name in sums}
 
+    def metric_means(
+        self, run_id: str, suite: str, prompt: str, model: str
+    ) -> dict[str, tuple[float, int]]:
+        """Per named metric: (mean score, grades counted); SQLite's JSON functions read the
+        stored grades, so memory stays flat and rows without a metric cost one LIKE."""
+        rows = self.db.execute(
+            "SELECT json_extract(g.value, '$.metric') AS metric, "
+            "AVG(json_extract(g.value, '$.score')), COUNT(*) "
+            "FROM results, json_each(results.grades) AS g "
+            f"WHERE {_GROUP_KEY} AND error IS NULL AND role = 'sample' "
+            "AND results.grades LIKE '%\"metric\"%' AND metric IS NOT NULL "
+            "GROUP BY metric ORDER BY metric",
+            (run_id, suite, prompt, model),
+        )
+        return {str(name): (float(mean), int(n)) for name, mean, n in rows if mean is not None}
+
     def sample_texts(
         self, run_id: str, problems_first: bool = False, limit: int | None = None
     ) -> Iterator[SampleText]:
