@@ -97,7 +97,8 @@ def run(sim: Any, tmp_path_factory: pytest.TempPathFactory):
     suite = _write(root)
     runner = write(
         root / "r.yaml",
-        f'endpoints:\n  sim: {{base_url: "{sim.base_url}"}}\nmodels:\n  - {{id: perfect, endpoint: sim}}\n',
+        f'endpoints:\n  sim: {{base_url: "{sim.base_url}"}}\n'
+        "models:\n  - {id: perfect, endpoint: sim}\n",
     )
     done = evals_cli(root, "run", str(suite), "-r", str(runner), "--summary-json", "s.json")
     assert done.returncode == 0, done.stderr
