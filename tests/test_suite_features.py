@@ -145,3 +145,12 @@ def test_the_report_has_a_column_per_metric(run) -> None:
         cells = driver.find_elements(By.CSS_SELECTOR, "table.comparison tbody td.metric")
         assert [c.text for c in cells] == [f"{5 / 7:.3f}", f"{2 / 5:.3f}"]
         assert not [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def test_a_changed_file_changes_the_suite_fingerprint(tmp_path: Path) -> None:
+    from evals.config.fingerprint import suite_fingerprint
+
+    suite = _write(tmp_path)
+    before = suite_fingerprint(load_suite(suite))
+    write(tmp_path / "question.txt", "Repeat: goodbye")
+    assert suite_fingerprint(load_suite(suite)) != before

@@ -17,8 +17,9 @@ from evals.config.yamlload import load_yaml
 
 
 def suite_fingerprint(suite: Suite) -> str:
-    """sha256 (hex) over the suite file, its cases file, its corpus and the JSON schema
-    files it names (`schema_file:` of graders, `response_format.schema`)."""
+    """sha256 (hex) over the suite file, its cases file, its corpus, the JSON schema
+    files it names (`schema_file:` of graders, `response_format.schema`) and the files
+    its `file://` values name (prompts, vars of inline cases, graders)."""
     digest = hashlib.sha256()
     for label, path in _files(suite):
         data = path.read_bytes()
@@ -40,8 +41,11 @@ def _files(suite: Suite) -> Iterator[tuple[str, Path]]:
 
 
 def _schema_refs(tree: Any) -> Iterator[str]:
-    """Schema file names anywhere in the suite file (inline cases and nested graders too)."""
-    if isinstance(tree, dict):
+    """Schema and `file://` file names anywhere in the suite file (inline cases and nested
+    graders too)."""
+    if isinstance(tree, str) and tree.startswith("file://"):
+        yield tree.removeprefix("file://").split(":", 1)[0]  # file://check.py:function
+    elif isinstance(tree, dict):
         for key, value in tree.items():
             if key == "schema_file" and isinstance(value, str):
                 yield value
