@@ -242,7 +242,9 @@ def test_group_spec_errors_name_the_nested_path() -> None:
     assert spec_error({"type": "all"}).key == "graders"
     assert "needs option 'graders'" in str(spec_error({"type": "all"}))
     assert spec_error({"type": "all", "graders": []}).key == "graders"
-    assert spec_error({"type": "any", "graders": [EXACT], "threshold": 0.5}).key == "threshold"
+    # every grader takes `threshold` now (the generic one); a misspelt key is still named
+    typo = spec_error({"type": "any", "graders": [EXACT], "treshold": 0.5})
+    assert typo.key == "treshold" and "did you mean 'threshold'?" in str(typo)
     zero = spec_error({"type": "weighted", "graders": [{**EXACT, "weight": 0}]})
     assert "weights sum to 0" in str(zero)
 

@@ -178,11 +178,19 @@ class BaseGrader:
     base_type: ClassVar[str]
     Options: ClassVar[type[CommonOptions]] = CommonOptions
     needs_await: bool = False  # True: grading awaits a model or a user coroutine
+    grades: ClassVar[str | None] = None  # what a type grades instead of the text, if not it
 
     def __init__(self, options: CommonOptions, *, negated: bool = False) -> None:
         self.options = options
         self.negated = negated
         self.type_name = ("not-" if negated else "") + self.base_type
+        if self.grades is not None:  # `field` and `extract` select text, which it ignores
+            for key in ("field", "extract"):
+                if getattr(options, key) is not None:
+                    raise GraderSpecError(
+                        f"{self.base_type} grades {self.grades}, not its text; remove `{key}`",
+                        key=key,
+                    )
         self.weight = options.weight
         self.name = options.name
         self.metric = options.metric

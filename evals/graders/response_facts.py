@@ -33,14 +33,7 @@ from evals.graders.registry import register
 class _FactGrader(BaseGrader):
     """A grader of response facts: `field` and `extract` select text, which these ignore."""
 
-    def __init__(self, options: CommonOptions, *, negated: bool = False) -> None:
-        super().__init__(options, negated=negated)
-        for key in ("field", "extract"):
-            if getattr(options, key) is not None:
-                raise GraderSpecError(
-                    f"{self.base_type} grades the response, not its text; remove `{key}`",
-                    key=key,
-                )
+    grades = "the response"
 
 
 # --- latency ------------------------------------------------------------------------------

@@ -203,14 +203,10 @@ class ToolCallsGrader(BaseGrader):
     Options = ToolCallsOptions
     options: ToolCallsOptions
 
+    grades = "the model's tool calls"
+
     def __init__(self, options: ToolCallsOptions, *, negated: bool = False) -> None:
         super().__init__(options, negated=negated)
-        for key in ("field", "extract"):
-            if getattr(options, key) is not None:
-                raise GraderSpecError(
-                    f"tool_calls grades the model's tool calls, not its text; remove `{key}`",
-                    key=key,
-                )
         if "value" in options.model_fields_set:
             checked = parse_expected(options.value)
             if isinstance(checked, str):

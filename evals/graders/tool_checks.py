@@ -40,14 +40,7 @@ MAX_SCHEMA_PROBLEMS = 3  # schema errors listed per call; more are counted, not 
 class _ToolCallGrader(BaseGrader):
     """Grades ctx.tool_calls, so `field` and `extract` (which select text) make no sense."""
 
-    def __init__(self, options: CommonOptions, *, negated: bool = False) -> None:
-        super().__init__(options, negated=negated)
-        for key in ("field", "extract"):
-            if getattr(options, key) is not None:
-                raise GraderSpecError(
-                    f"{self.base_type} grades the model's tool calls, not its text; remove `{key}`",
-                    key=key,
-                )
+    grades = "the model's tool calls"
 
 
 def call_name_and_arguments(call: Any) -> tuple[str, Any]:
@@ -110,10 +103,10 @@ def schema_problems(arguments: Any, schema: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def call_problems(number_: int, call: Any, tools: dict[str, dict[str, Any]] | None) -> list[str]:
+def call_problems(index: int, call: Any, tools: dict[str, dict[str, Any]] | None) -> list[str]:
     """What is wrong with one call (empty: valid); without `tools`, only its shape counts."""
     name, raw = call_name_and_arguments(call)
-    label = f"call {number_} {name}" if name else f"call {number_}"
+    label = f"call {index} {name}" if name else f"call {index}"
     if not name:
         return [f"{label} has no function name: {show(call)}"]
     if tools is not None and name not in tools:
@@ -155,8 +148,8 @@ class ValidOpenAIToolsCallGrader(_ToolCallGrader):
             return fail(f"no tool calls made{said}")
         problems = [
             problem
-            for number_, call in enumerate(ctx.tool_calls, 1)
-            for problem in call_problems(number_, call, self.tools)
+            for index, call in enumerate(ctx.tool_calls, 1)
+            for problem in call_problems(index, call, self.tools)
         ]
         if problems:
             return fail("; ".join(problems))
