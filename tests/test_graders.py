@@ -60,6 +60,12 @@ def test_known_types_keep_their_order_in_messages() -> None:
         "exact", "contains", "regex", "numeric", "json", "json_schema", "tool_calls",
         "levenshtein", "wer", "similar", "llm_rubric", "closedqa", "python", "all", "any",
         "weighted", "choice", "code_exec",
+        # promptfoo's assertion types, under promptfoo's names
+        "equals", "icontains", "contains-any", "contains-all", "icontains-any", "icontains-all",
+        "starts-with", "word-count", "is-refusal", "is-json", "contains-json", "is-xml",
+        "contains-xml", "is-sql", "rouge-n", "bleu", "latency", "cost", "finish-reason",
+        "is-valid-openai-tools-call", "tool-call-f1", "llm-rubric", "model-graded-closedqa",
+        "factuality",
     )  # fmt: skip
     assert KNOWN_TYPES == order == known_types()
     assert f"known types: {', '.join(order)} (any may be prefixed" in str(spec_error({}))

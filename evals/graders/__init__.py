@@ -14,7 +14,7 @@ from evals.graders import text, numeric, json_graders, tool_calls  # noqa: F401
 from evals.graders import edit_distance, model_graded, custom, composite  # noqa: F401
 from evals.graders import choice  # noqa: F401
 from evals.graders import code_exec  # noqa: F401
-from evals.graders import promptfoo_text, structure, overlap  # noqa: F401
+from evals.graders import promptfoo_text, structure, sql, overlap  # noqa: F401
 from evals.graders import response_facts, tool_checks, promptfoo_model  # noqa: F401
 
 # isort: on

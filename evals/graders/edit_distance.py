@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from evals.graders.base import (
     NO_EXPECTED,
@@ -68,8 +68,20 @@ def similarity(a: str, b: str) -> float:
 
 class LevenshteinOptions(CommonOptions):
     threshold: float = Field(0.8, ge=0, le=1)  # pass when similarity >= threshold
+    # pass when edit distance <= max_distance instead: promptfoo's levenshtein `threshold`
+    # (https://www.promptfoo.dev/docs/configuration/expected-outputs/deterministic/#levenshtein-distance)
+    max_distance: int | None = Field(None, ge=0)
     ignore_case: bool = False
     trim: bool = True
+
+    @model_validator(mode="after")
+    def _one_bar(self) -> LevenshteinOptions:
+        if self.max_distance is not None and "threshold" in self.model_fields_set:
+            raise ValueError(
+                "give `threshold` (minimum similarity, 0-1) or `max_distance` (maximum edit "
+                "distance), not both"
+            )
+        return self
 
 
 @register
@@ -89,6 +101,8 @@ class LevenshteinGrader(BaseGrader):
         if isinstance(wanted, str):
             return error(wanted)
         got = self._norm(text)
+        if self.options.max_distance is not None:
+            return self._by_distance(got, wanted, self.options.max_distance)
         scored = [(similarity(got, self._norm(w)), w) for w in wanted]
         score, best = max(scored, key=lambda pair: pair[0])
         distance = levenshtein(got, self._norm(best))
@@ -100,6 +114,16 @@ class LevenshteinGrader(BaseGrader):
             return Check(True, f"{summary} to {quote(best)}", score=score)
         summary = f"similarity {number(score)} < {number(threshold)} ({detail})"
         return Check(False, f"{summary}: expected {quote(best)}, got {quote(got)}", score=score)
+
+    def _by_distance(self, got: str, wanted: list[str], limit: int) -> Check:
+        """promptfoo's form: a verdict on the raw distance to the nearest expected text;
+        the score is 1 or 0, as in promptfoo."""
+        distance, best = min((levenshtein(got, self._norm(w)), w) for w in wanted)
+        if distance <= limit:
+            return Check(True, f"edit distance {distance} ≤ {limit} to {quote(best)}")
+        return Check(
+            False, f"edit distance {distance} > {limit}: expected {quote(best)}, got {quote(got)}"
+        )
 
 
 # --- word error rate -----------------------------------------------------------------------
