@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from evals.cli import compare, forecast, history, tools
+from evals.cli import compare, forecast, history, importers, tools
 from evals.cli import run as run_cli
 
 
@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_parsers(sub)
     forecast.add_parsers(sub)
     tools.add_parsers(sub)
+    importers.add_parsers(sub)
     return parser
 
 
@@ -75,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
                 "forecast": forecast.cmd_forecast,
                 "validate": tools.cmd_validate,
                 "sim": tools.cmd_sim,
+                "import": importers.cmd_import,
             }
             code = handlers[args.command](args)
         sys.stdout.flush()  # a closed pipe shows up here, not at interpreter exit
