@@ -143,10 +143,6 @@ def test_written_suites_pass_evals_validate(tmp_path: Path) -> None:
     assert result.stdout.count(": ok") == 7, result.stdout
 
 
-@pytest.mark.skipif(
-    not (REPO / "evals" / "cli" / "importers.py").exists(),
-    reason="`evals import` (evals/cli/importers.py) is not there yet",
-)
 def test_cli_imports_a_registry_file(tmp_path: Path) -> None:
     result = evals_cli(tmp_path, "import", "openai-evals", str(BASIC), "--out", "out")
     assert result.returncode == 0, result.stderr
@@ -154,6 +150,12 @@ def test_cli_imports_a_registry_file(tmp_path: Path) -> None:
     for name in ("test-match", "test-includes", "test-fuzzy-match"):
         assert (tmp_path / "out" / f"{name}.yaml").is_file()
         assert (tmp_path / "out" / f"{name}.cases.jsonl").is_file()
+    # samples from elsewhere (--data): an empty folder has none, so nothing imports (exit 2)
+    empty = tmp_path / "no-data"
+    empty.mkdir()
+    moved = evals_cli(tmp_path, "import", "openai-evals", str(BASIC), "--data", str(empty))
+    assert moved.returncode == 2 and "Traceback" not in moved.stderr, moved.stderr
+    assert str(empty) in moved.stderr
 
 
 def test_match_includes_and_fuzzy_suites_run_on_the_sim(tmp_path: Path) -> None:

@@ -154,3 +154,26 @@ def test_a_changed_file_changes_the_suite_fingerprint(tmp_path: Path) -> None:
     before = suite_fingerprint(load_suite(suite))
     write(tmp_path / "question.txt", "Repeat: goodbye")
     assert suite_fingerprint(load_suite(suite)) != before
+
+
+def test_a_templated_grader_value_is_rendered_with_the_case_vars(tmp_path: Path) -> None:
+    from evals.graders import GradeContext, build_grader
+
+    grader = build_grader({"type": "icontains", "value": "{{ city }}"})
+    ctx = GradeContext(expect=None, vars={"city": "paris"}, case_id="c")
+    assert grader.grade("I love Paris", ctx).passed
+    # the case's vars are data: a var holding template markup is not rendered again
+    literal = GradeContext(expect=None, vars={"city": "{{ 7 * 7 }}"}, case_id="c")
+    assert grader.grade("49", literal).passed is False
+    assert grader.grade("it is {{ 7 * 7 }}", literal).passed
+    missing = grader.grade("x", GradeContext(expect=None, vars={}, case_id="c"))
+    assert missing.error and "'city' is undefined" in missing.reason
+    # caught before sending: `evals validate` names the case and the missing var
+    suite = write(
+        tmp_path / "t.yaml",
+        "name: t\nprompt: '{{ q }}'\ncases:\n  - {id: a, vars: {q: x}}\n"
+        "graders: [{type: icontains, value: '{{ city }}'}]\n",
+    )
+    done = evals_cli(tmp_path, "validate", str(suite))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "case 'a'" in done.stderr and "uses city" in done.stderr

@@ -23,6 +23,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     oe.add_argument("registry", type=Path, metavar="REGISTRY_YAML")
     oe.add_argument("--out", type=Path, metavar="DIR", help="default: imported/<registry name>")
     oe.add_argument("--eval", dest="eval_name", metavar="NAME", help="import this eval only")
+    oe.add_argument(
+        "--data",
+        type=Path,
+        metavar="DIR",
+        help="where samples_jsonl paths start (default: the registry's data/ folder)",
+    )
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -34,13 +40,11 @@ def cmd_import(args: argparse.Namespace) -> int:
         source = args.config
         result = import_config(args.config, args.out)
     else:
-        try:
-            from evals.importers.openai_evals import import_registry
-        except ImportError as exc:
-            raise InputError(f"the openai-evals importer is not available ({exc})") from None
+        from evals.importers.openai_evals import import_registry
+
         source = args.registry
         out = args.out or Path("imported") / args.registry.stem
-        result = import_registry(args.registry, out, args.eval_name)
+        result = import_registry(args.registry, out, args.eval_name, data_dir=args.data)
     for path in result.written:
         print(f"wrote {path}")
     for item in result.skipped:

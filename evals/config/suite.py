@@ -38,7 +38,7 @@ from evals.config.response_format import response_format
 from evals.config.schema_errors import input_error
 from evals.config.yamlload import LineDict, line_of, load_yaml
 from evals.errors import InputError
-from evals.graders.base import Grader, GraderSpecError
+from evals.graders.base import Grader, GraderSpecError, template_variables
 from evals.graders.registry import build_grader
 
 
@@ -327,6 +327,7 @@ def check_cases(suite: Suite) -> int:
                     case.line,
                 ) from None
         graders = graders_for(suite, case)
+        _check_value_templates(graders, case)
         if suite.kind == "embeddings":
             if case.expect is None or case.expect == []:
                 raise InputError(
@@ -344,6 +345,22 @@ def check_cases(suite: Suite) -> int:
         raise InputError("the suite has no cases: add some under `cases:`", suite.path)
     _check_unique_ids(suite, id_hashes)
     return count
+
+
+def _check_value_templates(graders: list[Grader], case: Case) -> None:
+    """A grader `value` written as a template needs the case's vars: say so before sending."""
+    for grader in graders:
+        options = getattr(grader, "options", None)
+        if options is None or "value" not in options.model_fields_set:
+            continue
+        missing = template_variables(options.value) - case.vars.keys()
+        if missing:
+            raise InputError(
+                f"case '{case.id}': grader {grader.type_name}'s value {options.value!r} uses "
+                f"{', '.join(sorted(missing))}, which the case's vars do not have",
+                case.path,
+                case.line,
+            )
 
 
 def _id_hash(case_id: str) -> int:

@@ -12,6 +12,7 @@ Shared here, so each type only writes its own check:
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Awaitable, Callable, Mapping
@@ -96,6 +97,48 @@ class CommonOptions(BaseModel):
     name: str | None = None  # label used in reasons instead of the type name
     threshold: float | None = None  # types without their own: pass when score >= threshold
     metric: str | None = None  # a named score the summary and report aggregate per row
+
+
+class ValueTemplateError(ValueError):
+    """A grader's templated `value` could not be rendered with the case's vars."""
+
+
+def is_template(value: Any) -> bool:
+    """A string holding jinja2 markup: rendered with each case's vars before use."""
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+def render_value(value: Any, vars_: Mapping[str, Any]) -> Any:
+    """`value` with a template string rendered (sandboxed, undefined variables an error)."""
+    if not is_template(value):
+        return value
+    import jinja2
+
+    try:
+        return _value_template(value).render(**vars_)
+    except jinja2.TemplateError as exc:
+        raise ValueTemplateError(f"`value` template {quote(value)}: {exc}") from None
+
+
+def template_variables(value: Any) -> frozenset[str]:
+    """The case vars a templated `value` needs (none for a plain value)."""
+    if not is_template(value):
+        return frozenset()
+    from jinja2 import meta
+    from jinja2.sandbox import SandboxedEnvironment
+
+    try:
+        return frozenset(meta.find_undeclared_variables(SandboxedEnvironment().parse(value)))
+    except Exception:  # a syntax error shows when the value is rendered, with its message
+        return frozenset()
+
+
+@functools.lru_cache(maxsize=256)
+def _value_template(text: str) -> Any:
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    return SandboxedEnvironment(undefined=StrictUndefined, autoescape=False).from_string(text)
 
 
 def quote(text: str, limit: int = QUOTE_LIMIT) -> str:
@@ -215,9 +258,13 @@ class BaseGrader:
         return f"{self.type_name} at {self.options.field}" if self._field else self.type_name
 
     def expected(self, ctx: GradeContext) -> Any:
-        """The grader's `value` if given, else the case's `expect`."""
+        """The grader's `value` if given, else the case's `expect`.
+
+        A `value` written as a template (`"Describes {{ topic }}"`) is rendered with the
+        case's vars, as promptfoo renders assertion values; the case's `expect` is data and
+        is never rendered."""
         if "value" in self.options.model_fields_set:
-            return self.options.value
+            return render_value(self.options.value, ctx.vars)
         return ctx.expect
 
     def check(self, text: str, ctx: GradeContext) -> Check:
@@ -281,6 +328,8 @@ class BaseGrader:
             return text
         try:
             found = self.check(text, ctx)
+        except ValueTemplateError as exc:
+            found = error(str(exc))
         except Exception as exc:  # a grader bug must not kill the run; report it as an error
             found = crashed(exc)
         return self._finish(found)
@@ -291,6 +340,8 @@ class BaseGrader:
             return text
         try:
             found = await self.acheck(text, ctx)
+        except ValueTemplateError as exc:
+            found = error(str(exc))
         except Exception as exc:  # as in grade(): an error result, never a crash
             found = crashed(exc)
         return self._finish(found)

@@ -29,6 +29,7 @@ from evals.graders.base import (
     as_text,
     error,
     fail,
+    is_template,
     ok,
     quote,
     scalar_list,
@@ -51,7 +52,8 @@ class ValueGrader(BaseGrader):
         super().__init__(options, negated=negated)
         self._parsed: Any = None
         self._has_value = "value" in options.model_fields_set
-        if self._has_value:
+        self._templated = is_template(options.value)
+        if self._has_value and not self._templated:  # a template is parsed once rendered
             parsed = self.parse(options.value)
             if isinstance(parsed, Failure):
                 raise GraderSpecError(f"`value`: {parsed.message}", key="value")
@@ -64,6 +66,8 @@ class ValueGrader(BaseGrader):
     def resolved(self, ctx: GradeContext) -> Any:
         """The parsed grader `value`, else the parsed case `expect`, else a Failure."""
         if self._has_value:
+            if self._templated:  # rendered with this case's vars, then parsed
+                return self.parse(self.expected(ctx))
             return self._parsed
         if not self.needs_value:  # an optional setting (a schema, ...) is not the case's answer
             return self.parse(None)
