@@ -211,6 +211,19 @@ def test_without_offered_tools_only_the_shape_is_checked() -> None:
     assert not grade(spec, tool_calls=({"type": "function", "function": {}},)).passed
 
 
+def test_the_requests_tools_are_the_offered_ones_when_value_is_absent() -> None:
+    spec = {"type": "is-valid-openai-tools-call"}
+    offered = {"offered_tools": (WEATHER,)}
+    assert grade(spec, tool_calls=(call("get_weather", {"city": "Rome"}),), **offered).passed
+    unknown = grade(spec, tool_calls=(call("book_flight"),), **offered)
+    assert "no offered tool has that name (offered: get_weather)" in unknown.reason
+    responses_form = {"type": "function", "name": "get_weather",
+                      "parameters": WEATHER["function"]["parameters"]}  # fmt: skip
+    bad = grade(spec, tool_calls=(call("get_weather", {"days": 1}),),
+                offered_tools=(responses_form,))  # fmt: skip
+    assert not bad.passed and "'city' is a required property" in bad.reason
+
+
 def test_tools_call_negation_and_specs() -> None:
     assert grade({**TOOLS_SPEC, "type": "not-is-valid-openai-tools-call"}).passed
     assert spec_error({"type": "is-valid-openai-tools-call", "value": "get_weather"}).key == "value"

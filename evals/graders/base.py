@@ -63,6 +63,7 @@ class GradeContext:
     latency_s: float | None = None  # as first received: a cache replay keeps the original
     cost_usd: float | None = None  # what the answer cost (None: unknown price)
     cache_hit: bool = False
+    offered_tools: tuple[Mapping[str, Any], ...] = ()  # the request's `tools`
 
 
 @runtime_checkable

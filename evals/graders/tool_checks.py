@@ -2,9 +2,9 @@
 
 Both grade the model's tool calls (`ctx.tool_calls`, OpenAI format), not its text:
 - `is-valid-openai-tools-call`: every call names an offered tool and its arguments are JSON
-  that validates against that tool's `parameters` schema. promptfoo takes the offered tools
-  from the provider config; the harness does not pass them to graders yet, so they come from
-  the grader's `value` (a list of OpenAI tools). Without them only the shape is checked.
+  that validates against that tool's `parameters` schema. The offered tools are the grader's
+  `value` (a list of OpenAI tools) if given, else the request's `tools` (the suite's, as
+  promptfoo takes them from the provider config); with neither, only the shape is checked.
 - `tool-call-f1`: F1 between the set of expected tool names and the set of called names.
 """
 
@@ -146,18 +146,24 @@ class ValidOpenAIToolsCallGrader(_ToolCallGrader):
         if not ctx.tool_calls:
             said = f"; the model replied {quote(text.strip())}" if text.strip() else ""
             return fail(f"no tool calls made{said}")
+        tools = self.tools
+        if tools is None and ctx.offered_tools:
+            try:
+                tools = parse_tools(list(ctx.offered_tools))
+            except GraderSpecError as exc:
+                return error(f"the request's tools cannot be read: {exc}")
         problems = [
             problem
             for index, call in enumerate(ctx.tool_calls, 1)
-            for problem in call_problems(index, call, self.tools)
+            for problem in call_problems(index, call, tools)
         ]
         if problems:
             return fail("; ".join(problems))
         names = ", ".join(call_name_and_arguments(call)[0] for call in ctx.tool_calls)
-        if self.tools is None:
+        if tools is None:
             return ok(
                 f"{len(ctx.tool_calls)} well-formed tool call(s): {names} (structure only: "
-                "set `value` to the offered tools to check names and argument schemas)"
+                "no tools offered in the request or in `value`)"
             )
         return ok(f"{len(ctx.tool_calls)} tool call(s) valid against the offered tools: {names}")
 

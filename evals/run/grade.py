@@ -84,6 +84,7 @@ async def grade_answer(
         latency_s=facts.latency_s,
         cost_usd=facts.cost_usd,
         cache_hit=facts.cache_hit,
+        offered_tools=tuple(request.get("tools") or ()),
     )
     results = await grade_all_async(graders, output or "", context)
     grades = [_grade_entry(grader, result) for grader, result in zip(graders, results, strict=True)]
