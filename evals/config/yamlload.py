@@ -69,15 +69,21 @@ def _syntax_error(path: Path, exc: yaml.YAMLError) -> InputError:
     return InputError(f"YAML syntax error: {problem}; fix the YAML at this line", path, line)
 
 
-def load_yaml(path: Path) -> Any:
-    """Parse one YAML document with line information; errors become InputError."""
+class LineLoader(_LineLoader):
+    """The line-aware loader, for callers that need their own variant of it."""
+
+
+def load_yaml(path: Path, loader_class: type[yaml.SafeLoader] = _LineLoader) -> Any:
+    """Parse one YAML document with line information; errors become InputError.
+
+    `loader_class`: a LineLoader subclass (the promptfoo importer reads YAML 1.2 booleans)."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError("file not found", path) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read file: {exc}", path) from None
-    loader = _LineLoader(text)
+    loader = loader_class(text)
     loader.name = str(path)
     try:
         return loader.get_single_data()

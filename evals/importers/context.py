@@ -15,8 +15,7 @@ from typing import Any
 
 import yaml
 
-from evals.config.yamlload import _LineLoader, _syntax_error
-from evals.errors import InputError
+from evals.config.yamlload import LineLoader, load_yaml
 from evals.importers import Skipped
 
 RESERVED = frozenset({"cases.yaml", "runner.yaml"})
@@ -112,14 +111,14 @@ def dump_yaml(data: Any, path: Path, header: str = "") -> Path:
     return path
 
 
-class _Yaml12Loader(_LineLoader):
+class _Yaml12Loader(LineLoader):
     """promptfoo reads YAML 1.2 (js-yaml): `Yes`, `No`, `on`, `off` are strings there, not
     booleans as in PyYAML's YAML 1.1; a var `body: Yes` must stay the text "Yes"."""
 
 
 _Yaml12Loader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in _LineLoader.yaml_implicit_resolvers.items()
+    for first, resolvers in LineLoader.yaml_implicit_resolvers.items()
 }
 _Yaml12Loader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
@@ -128,17 +127,4 @@ _Yaml12Loader.add_implicit_resolver(
 
 def load_config_yaml(path: Path) -> Any:
     """A promptfoo YAML file, line-aware (LineDict/LineList), read with YAML 1.2 booleans."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("file not found", path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read file: {exc}", path) from None
-    loader = _Yaml12Loader(text)
-    loader.name = str(path)
-    try:
-        return loader.get_single_data()
-    except yaml.YAMLError as exc:
-        raise _syntax_error(path, exc) from None
-    finally:
-        loader.dispose()
+    return load_yaml(path, _Yaml12Loader)
