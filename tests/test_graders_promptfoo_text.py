@@ -23,7 +23,8 @@ import pytest
 
 from evals.graders import KNOWN_TYPES, GradeContext, GraderSpecError, build_grader
 from evals.graders.overlap import bleu_score
-from evals.graders.promptfoo_text import count_words, refusal_phrase, split_commas
+from evals.graders.promptfoo_text import count_words, refusal_phrase
+from evals.graders.value_grader import split_commas
 from evals.records import GradeResult
 
 PROMPTFOO_TYPES = (

@@ -17,8 +17,8 @@ from typing import Any
 from pydantic import Field
 
 from evals.graders.base import Check, CommonOptions, error, number, quote
-from evals.graders.promptfoo_text import Failure, ValueGrader
 from evals.graders.registry import register
+from evals.graders.value_grader import Failure, ValueGrader
 
 _WORD = re.compile(r"\w+")
 BLEU_MAX_ORDER = 4

@@ -11,8 +11,8 @@ import re
 from typing import Any
 
 from evals.graders.base import Check, fail, ok, quote, show
-from evals.graders.promptfoo_text import Failure, ValueGrader
 from evals.graders.registry import register
+from evals.graders.value_grader import Failure, ValueGrader
 
 # --- SQL --------------------------------------------------------------------------------
 # https://www.promptfoo.dev/docs/configuration/expected-outputs/deterministic/#is-sql

@@ -21,8 +21,8 @@ from jsonschema.exceptions import best_match
 from evals.graders.base import Check, GraderSpecError, fail, ok, quote, show
 from evals.graders.fields import json_path
 from evals.graders.json_graders import compile_schema
-from evals.graders.promptfoo_text import Failure, ValueGrader, split_commas
 from evals.graders.registry import register
+from evals.graders.value_grader import Failure, ValueGrader, split_commas
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
