@@ -17,7 +17,6 @@ Gathered through the store interface from SQL sums only: `runs()`, then one
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from urllib.parse import quote
 import jinja2
 
 from evals.pricing import hourly_endpoints
+from evals.report.files import write_atomically
 from evals.report.header_view import duration_text, state_text
 from evals.report.history_charts import accuracy_chart, cost_chart, line_style
 from evals.report.html import fmt_pct, fmt_usd
@@ -281,13 +281,4 @@ def render_history(history: RunHistory, folder: Path) -> str:
 def write_history(store: ResultStore, path: Path) -> Path:
     """Write the history page to `path` (a temporary file, then renamed) and return it."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = render_history(run_history(store), path.parent)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # two writers never share one
-    try:
-        tmp.write_text(text, encoding="utf-8", newline="\n")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return write_atomically(path, render_history(run_history(store), path.parent))

@@ -34,6 +34,7 @@ from evals.report.comparison_view import (
 )
 from evals.report.decisions_view import decision_views
 from evals.report.explorer import ExplorerData, Flips
+from evals.report.files import write_atomically
 from evals.report.header_view import header_view
 from evals.report.model import Summary, as_json
 from evals.report.values import finite_number as _num
@@ -329,14 +330,4 @@ def write_html(
     charts: Mapping[str, Sequence[Chart]] | None = None,
 ) -> None:
     """Stream the report to `path` (written to a temporary file, then renamed)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with tmp.open("w", encoding="utf-8", newline="\n") as fh:
-            for chunk in _generate(summary, cases, title, flips, charts):
-                fh.write(chunk)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    write_atomically(Path(path), _generate(summary, cases, title, flips, charts))
