@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from evals.cli import compare, forecast, history, importers, tools
+from evals.cli import compare, forecast, history, importers, load, tools
 from evals.cli import run as run_cli
 
 
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     forecast.add_parsers(sub)
     tools.add_parsers(sub)
     importers.add_parsers(sub)
+    load.add_parsers(sub)
     return parser
 
 
@@ -77,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
                 "validate": tools.cmd_validate,
                 "sim": tools.cmd_sim,
                 "import": importers.cmd_import,
+                "load": load.cmd_load,
             }
             code = handlers[args.command](args)
         sys.stdout.flush()  # a closed pipe shows up here, not at interpreter exit

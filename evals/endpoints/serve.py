@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from evals.config.runner import EndpointSpec
@@ -115,3 +116,26 @@ class ServedEndpoint:
                 self.process.kill()
                 self.process.wait()
         self.log.close()
+
+
+def start_servers(profile: Any, names: set[str]) -> tuple[dict[str, str], list[ServedEndpoint]]:
+    """Start the `serve:` endpoints among `names` (in name order); every endpoint's base
+    URL. If one fails to start, those already started are stopped before raising."""
+    base_urls: dict[str, str] = {}
+    servers: list[ServedEndpoint] = []
+    try:
+        for name in sorted(names):
+            spec = profile.endpoints[name]
+            if spec.serve is None:
+                base_urls[name] = spec.base_url
+                continue
+            print(f"starting endpoint '{name}'...", file=sys.stderr, flush=True)
+            server = ServedEndpoint(name, spec)
+            servers.append(server)
+            server.wait_ready()
+            base_urls[name] = server.base_url
+    except BaseException:
+        for server in servers:
+            server.stop()
+        raise
+    return base_urls, servers

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from evals.endpoints.serve import start_servers
 
 if TYPE_CHECKING:
     from evals.config.runner import RunnerProfile
@@ -23,29 +24,6 @@ if TYPE_CHECKING:
 class SessionResult:
     stored: int  # results stored in this session
     stop_reason: str | None  # why it stopped early (budget, quota, interrupted), or None
-
-
-def _start_servers(profile: RunnerProfile, used: set[str]) -> tuple[dict[str, str], list]:
-    from evals.endpoints.serve import ServedEndpoint
-
-    base_urls: dict[str, str] = {}
-    servers: list[ServedEndpoint] = []
-    try:
-        for name in sorted(used):
-            spec = profile.endpoints[name]
-            if spec.serve is None:
-                base_urls[name] = spec.base_url
-                continue
-            print(f"starting endpoint '{name}'...", file=sys.stderr, flush=True)
-            server = ServedEndpoint(name, spec)
-            servers.append(server)
-            server.wait_ready()
-            base_urls[name] = server.base_url
-    except BaseException:
-        for server in servers:
-            server.stop()
-        raise
-    return base_urls, servers
 
 
 async def _drive(engine, plans, collector, progress, retrieval_work) -> None:
@@ -115,7 +93,7 @@ def run_session(
 
     profile = prepared.profile
     used = used_endpoints(profile, prepared.models)
-    base_urls, servers = _start_servers(profile, used)
+    base_urls, servers = start_servers(profile, used)
     cache_keys = {name: cache_identity(name, profile.endpoints[name]) for name in used}
     stats = {model.id: ModelStats(total=remaining[model.id]) for model in prepared.models}
     progress = Progress(stats)
@@ -181,7 +159,7 @@ def regrade_session(profile: RunnerProfile, store: Store, run_id: str, suites: l
     if not (helpers and calls):
         return asyncio.run(regrade(store, run_id, suites, None))
     used = {helper.endpoint for helper in helpers}
-    base_urls, servers = _start_servers(profile, used)
+    base_urls, servers = start_servers(profile, used)
     try:
         endpoints = {
             name: open_endpoint(name, profile.endpoints[name], base_urls[name]) for name in used

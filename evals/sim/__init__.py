@@ -7,6 +7,7 @@ Schema filling shared by both), ``textutil`` (hashing, words, entities), ``visio
 ``audio`` + ``multipart`` (transcription), ``embed`` (bag-of-words embeddings), ``media``
 (embeddings and transcription endpoints), ``validate`` (OpenAI's 400s), ``faults``
 (injected failures), ``ratelimit`` (rpm/tpm and headers), ``admission`` (quota, faults and
-rate limits before an answer), ``payloads`` (wire formats), ``reqlog`` (the request log),
-``api`` (routing) and ``server`` (HTTP/1.1 on asyncio; ``serve`` and ``start_in_thread``).
+rate limits before an answer), ``payloads`` (wire formats), ``loadmodel`` (decoding slots,
+a FIFO queue and token timing for ``slots`` models), ``reqlog`` (the request log), ``api``
+(routing) and ``server`` (HTTP/1.1 on asyncio; ``serve`` and ``start_in_thread``).
 """

@@ -21,6 +21,7 @@ from evals.sim.admission import Admission, apply_fault
 from evals.sim.answering import answer_request
 from evals.sim.config import ModelConfig, SimConfig
 from evals.sim.faults import AttemptCounter, canonical_sha256
+from evals.sim.loadmodel import LoadModel
 from evals.sim.multipart import MultipartError, parse
 from evals.sim.reply import Reply, error_reply, json_reply
 from evals.sim.reqlog import RequestLog, new_record
@@ -35,6 +36,7 @@ class App:
         self.models = config.models
         self.admission = Admission(self.models)
         self.attempts = AttemptCounter()
+        self.load = LoadModel(self.models)
         self.log = RequestLog(log_path) if log_path else None
         self._ids = itertools.count(1)
         listing = {"object": "list", "data": [payloads.model_object(n) for n in self.models]}
@@ -134,7 +136,10 @@ class App:
             rec.update(body_sha256=sha, attempt=attempt)
             if reply.action not in ("disconnect", "stall"):
                 rec["status"] = reply.status
-            log.write(rec)
+            if reply.load is not None:
+                reply.load.record(rec, log)  # written when the request is over
+            else:
+                log.write(rec)
         return reply
 
     def _chat(
@@ -150,6 +155,9 @@ class App:
         stream, delay, gap = answered.stream, answered.delay_s, answered.gap_s
         cid = f"chatcmpl-sim{answered.number:012x}"
         created = int(time.time())
+        load = self.load.plan(model, ans, stream, delay, answered.logprobs)
+        if load is not None:  # the plan waits for a slot and paces the tokens itself
+            delay, gap = 0.0, 0.0
         if stream:
             opts = body.get("stream_options")
             include = isinstance(opts, dict) and bool(opts.get("include_usage"))
@@ -157,7 +165,11 @@ class App:
                 cid, created, model.name, ans, usage, include, answered.logprobs
             )
             reply = Reply(
-                events=events, headers=headers, content_type="text/event-stream", delay_s=delay
+                events=events,
+                headers=headers,
+                content_type="text/event-stream",
+                delay_s=delay,
+                load=load,
             )
             reply.event_gap_s, reply.paced_events = gap, len(events) - (4 if include else 3)
             if fault is not None and fault.kind == "malformed":
@@ -166,7 +178,8 @@ class App:
                 reply.events, reply.action = events[: max(2, len(events) // 2)], "cut"
             return reply
         body_bytes = payloads.completion(cid, created, model.name, ans, usage, answered.logprobs)
-        return apply_fault(Reply(body=body_bytes, headers=headers, delay_s=delay), fault)
+        reply = Reply(body=body_bytes, headers=headers, delay_s=delay, load=load)
+        return apply_fault(reply, fault)
 
 
 def _no_model(name: str) -> Reply:

@@ -21,7 +21,12 @@ typo never silently changes a simulation)::
         rpm: null                # requests per minute (sliding 60 s window)
         tpm: null                # tokens per minute (prompt + completion tokens)
         insufficient_quota: false  # every request 429 insufficient_quota
-        tokens_per_s: null       # output pace (streaming and non-streaming)
+        tokens_per_s: null       # output pace (streaming and non-streaming); not with slots
+        slots: null              # load model (evals.sim.loadmodel): requests decoded at once
+                                 # (llama.cpp --parallel, a vLLM batch); more wait in a FIFO
+                                 # queue. null: unlimited, timing from latency_ms/tokens_per_s
+        prefill_ms_per_token: 0  # with slots: time per prompt token before the first token
+        decode_ms_per_token: 0   # with slots: time per further output token
         embedding_dimensions: 256  # native vector size for /v1/embeddings (`dimensions` <= it)
         embedding_noise: 0.0     # 0..1: share of a per-text random vector mixed into embeddings
         kind: chat               # chat | transcription (/v1/audio/transcriptions only)
@@ -92,6 +97,9 @@ class ModelConfig:
     tpm: int | None = None
     insufficient_quota: bool = False
     tokens_per_s: float | None = None
+    slots: int | None = None
+    prefill_ms_per_token: float = 0.0
+    decode_ms_per_token: float = 0.0
     embedding_dimensions: int = 256
     embedding_noise: float = 0.0
     kind: str = "chat"
@@ -240,13 +248,38 @@ def _check_ranges(obj: Any, path: tuple[str | int, ...], fail: Fail) -> None:
             f"{where}.usage_style: {obj.usage_style!r} is not one of {styles}",
             (*path, "usage_style"),
         )
-    for name in ("latency_ms", "latency_jitter_ms", "reasoning_tokens"):
+    for name in (
+        "latency_ms",
+        "latency_jitter_ms",
+        "reasoning_tokens",
+        "prefill_ms_per_token",
+        "decode_ms_per_token",
+    ):
         if getattr(obj, name) < 0:
             fail(f"{where}.{name}: must be >= 0", (*path, name))
-    for name in ("rpm", "tpm", "tokens_per_s", "embedding_dimensions"):
+    for name in ("rpm", "tpm", "tokens_per_s", "embedding_dimensions", "slots"):
         value = getattr(obj, name)
         if value is not None and value <= 0:
             fail(f"{where}.{name}: must be > 0", (*path, name))
+    _check_load(obj, where, path, fail)
+
+
+def _check_load(obj: ModelConfig, where: str, path: tuple[str | int, ...], fail: Fail) -> None:
+    """The load model's settings only make sense together (``slots`` turns it on)."""
+    if obj.slots is None:
+        for name in ("prefill_ms_per_token", "decode_ms_per_token"):
+            if getattr(obj, name):
+                fail(
+                    f"{where}.{name}: only applies with `slots` (set slots: N to queue "
+                    "requests for N decoding slots)",
+                    (*path, name),
+                )
+    elif obj.tokens_per_s is not None:
+        fail(
+            f"{where}.tokens_per_s: not with `slots`; set decode_ms_per_token instead "
+            f"(1000 / tokens_per_s = {1000 / obj.tokens_per_s:g})",
+            (*path, "tokens_per_s"),
+        )
 
 
 def parse_config(data: Any, source: str = "<built-in>", tree: yaml.Node | None = None) -> SimConfig:

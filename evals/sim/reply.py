@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evals.sim.faults import error_body
+
+if TYPE_CHECKING:
+    from evals.sim.loadmodel import LoadPlan
 
 # A request problem as OpenAI reports it: (status, message, type, param, code).
 Problem = tuple[int, str, str, str | None, str | None]
@@ -31,6 +34,7 @@ class Reply:
     paced_events: int = 0  # frames after the first that are paced (the content deltas)
     action: str | None = None  # None | "disconnect" | "stall" | "cut"
     stall_s: float = 0.0
+    load: LoadPlan | None = None  # a slot-queued model's timing (evals.sim.loadmodel)
 
 
 def json_reply(

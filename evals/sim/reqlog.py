@@ -20,6 +20,11 @@
      "tool_calls": [...],           # the tool_calls sent (chat), else null
      "images": 0}                   # image parts in the chat request's messages, else null
 
+A chat request to a model with ``slots`` (the load model) also has a ``load`` object with
+the queue wait and the token deadlines it was given (absolute ``time.perf_counter()``
+seconds; fields in ``evals.sim.loadmodel``); its record is written when the request is over,
+so such records appear in order of completion.
+
 For ``/v1/audio/transcriptions`` (multipart) ``request`` holds the form fields with the file
 replaced by ``{"filename", "content_type", "bytes", "sha256"}``; ``body_sha256`` hashes that.
 

@@ -19,6 +19,7 @@ from typing import Any
 from evals.errors import InputError
 from evals.sim.api import App
 from evals.sim.config import SimConfig, load_config
+from evals.sim.loadmodel import new_event_loop
 from evals.sim.reply import Reply
 
 MAX_BODY = 64 * 1024 * 1024
@@ -76,6 +77,8 @@ async def _send(
     if reply.action == "stall":
         await asyncio.sleep(reply.stall_s)
         return False
+    if reply.load is not None:
+        return await _send_loaded(writer, reply, keep_alive)
     if reply.delay_s > 0:
         await asyncio.sleep(reply.delay_s)
     cut = reply.action == "cut"
@@ -101,6 +104,37 @@ async def _send(
             writer.write(_chunk(event))
         if not cut:
             writer.write(b"0\r\n\r\n")
+    await writer.drain()
+    return not cut
+
+
+async def _send_loaded(writer: asyncio.StreamWriter, reply: Reply, keep_alive: bool) -> bool:
+    """A load-model reply (``evals.sim.loadmodel``): queue for a slot, then write each part
+    at its absolute deadline; the slot is freed once the last part is written."""
+    plan = reply.load
+    assert plan is not None
+    cut = reply.action == "cut"
+    try:
+        await plan.start()
+        if reply.events is None:
+            body = reply.body[: len(reply.body) // 2] if cut else reply.body
+            await plan.wait_until(plan.done_at)
+            writer.write(_head(reply, keep_alive, len(reply.body)) + body)
+            plan.sent(plan.done_at)
+        else:
+            events, head = reply.events, _head(reply, keep_alive, None)
+            for deadline, start, end in plan.stream_groups(len(events)):
+                await plan.wait_until(deadline)
+                writer.write(head + b"".join(_chunk(e) for e in events[start:end]))
+                plan.sent(deadline)
+                head = b""
+                await writer.drain()
+            await plan.wait_until(plan.done_at)  # a cut stream still decodes to the end
+            if not cut:
+                writer.write(b"0\r\n\r\n")
+        plan.finish()
+    finally:
+        plan.close()  # frees a slot still held, writes the log record
     await writer.drain()
     return not cut
 
@@ -222,7 +256,7 @@ def start_in_thread(
 ) -> SimHandle:
     """Start a simulator on a daemon thread and return once it accepts connections."""
     config = load_config(config_path)
-    loop = asyncio.new_event_loop()
+    loop = new_event_loop()
     started: dict[str, Any] = {}
     ready = threading.Event()
 
@@ -285,5 +319,5 @@ def serve(host: str, port: int, config_path: str | None, log_path: str | None) -
         finally:
             await sim.close()
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+    with contextlib.suppress(KeyboardInterrupt), asyncio.Runner(loop_factory=new_event_loop) as run:
+        run.run(main())
