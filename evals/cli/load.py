@@ -76,6 +76,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--json", type=Path, metavar="PATH", help="also write the rows as JSON")
     p.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="where the HTML report goes (default: reports/load-<UTC time>/)",
+    )
+    p.add_argument(
         "--records", type=Path, metavar="PATH", help="also write every request's record (JSONL)"
     )
 
@@ -150,11 +156,16 @@ def cmd_load(args: argparse.Namespace) -> int:
                 f"dropped (already {row['max_in_flight']} in flight)",
                 file=sys.stderr,
             )
+    report = result.to_json()
     if args.json:
         import json
 
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
+        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    from evals.report.load_page import write_load_report
+
+    out = args.out or Path("reports") / f"load-{_stamp()}"
+    print(f"report: {write_load_report(report, out / 'index.html')}", file=sys.stderr)
     if args.records:
         import json
 
@@ -164,6 +175,12 @@ def cmd_load(args: argparse.Namespace) -> int:
                 for record in step.records:
                     out.write(json.dumps(record.to_json(), default=str) + "\n")
     return 0
+
+
+def _stamp() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
 
 
 def _step_name(row: dict[str, Any]) -> str:
@@ -202,6 +219,7 @@ def print_rows(rows: list[dict[str, Any]], file: TextIO) -> None:
         "err",
         "429",
         "goodput",
+        "accuracy",
         "late p99 ms",
         "$/1M blend",
     )
@@ -228,6 +246,7 @@ def print_rows(rows: list[dict[str, Any]], file: TextIO) -> None:
             str(sum(row["errors"].values())),
             str(row["rate_limited"]),
             "—" if row["goodput"] is None else f"{row['goodput'] * 100:.1f}%",
+            "—" if row.get("accuracy") is None else f"{row['accuracy'] * 100:.1f}%",
             "—" if row["lateness_p99_s"] is None else f"{row['lateness_p99_s'] * 1000:.2f}",
             "—" if cost is None else f"${cost:.4f}",
         )

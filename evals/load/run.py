@@ -40,9 +40,25 @@ class LoadRun:
     rows: list[dict[str, Any]]
     steps: list[StepResult]  # per-request records (with their jobs) for grading and storing
     warnings: list[str]
+    suites: list[str] = field(default_factory=list)
+    arrival: str = "constant"
+    slo: dict[str, float] = field(default_factory=dict)  # bound name (ttft_s, ...) -> seconds
+
+    @property
+    def slo_text(self) -> str | None:
+        """The SLO as people read it: "ttft ≤ 0.5 s, e2e ≤ 5 s"."""
+        if not self.slo:
+            return None
+        return ", ".join(f"{k.removesuffix('_s')} ≤ {v:g} s" for k, v in self.slo.items())
 
     def to_json(self) -> dict[str, Any]:
-        return {"models": self.models, "rows": self.rows}
+        return {
+            "suites": self.suites,
+            "arrival": self.arrival,
+            "slo_text": self.slo_text,
+            "models": self.models,
+            "rows": self.rows,
+        }
 
 
 def _chat_jobs(prepared, options: LoadOptions, model, cache_key: str, price):
@@ -121,7 +137,12 @@ def run_load(options: LoadOptions, on_step: Callable[[StepResult], None] | None 
         )
         for step in steps
     ]
-    return LoadRun(models, rows, steps, prepared.warnings)
+    from evals.load.grading import grade_steps
+
+    for row, graded in zip(rows, asyncio.run(grade_steps(steps)), strict=True):
+        row.update(graded)  # the accuracy of what each step received
+    suites = [suite.name for suite in prepared.suites]
+    return LoadRun(models, rows, steps, prepared.warnings, suites, options.arrival, options.slo)
 
 
 def _by_id(prepared, model_id: str):

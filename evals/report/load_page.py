@@ -44,7 +44,7 @@ def _cost(row: Mapping[str, Any]) -> str | None:
     if all(p is None for p in parts):
         return None
     text = " · ".join("—" if p is None else f"${float(p):,.2f}" for p in parts)
-    return text + (" (hourly)" if row.get("cost_basis") == "hourly" else "")
+    return text + (" (hourly)" if row.get("cost_basis") == "per_hour" else "")
 
 
 def _row_view(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -65,6 +65,8 @@ def _row_view(row: Mapping[str, Any]) -> dict[str, Any]:
         "tps": _num(row.get("output_tokens_per_s"), ",.1f"),
         "tps_request": _num(row.get("output_tokens_per_s_per_request_p50"), ",.1f"),
         "goodput": None if row.get("goodput") is None else f"{float(row['goodput']):.0%}",
+        "accuracy": None if row.get("accuracy") is None else f"{float(row['accuracy']):.0%}",
+        "graded": int(row.get("graded") or 0),
         "lateness": None
         if row.get("lateness_p99_s") is None
         else f"{row['lateness_p99_s'] * 1e3:.1f} ms",
