@@ -360,3 +360,38 @@ def test_multiple_choice_scored_from_llama_cpp_logprobs(llama_port: int, tmp_pat
     assert row["passed"] == passed
     assert row["brier_samples"] == len(cases)
     assert row["brier"] == pytest.approx(sum(briers) / len(briers))
+
+
+def test_a_load_test_at_two_low_rates(llama_port: int, tmp_path: Path) -> None:
+    """`evals load` against llama.cpp + SmolLM2 at 0.5 and 1 request/s: every request
+    answered, the counts the schedule asks for, the latencies the proxy saw bound them."""
+    proxy = RecordingProxy("127.0.0.1", llama_port).start()
+    try:
+        runner = write(
+            tmp_path / "runner.yaml",
+            f'endpoints:\n  llama: {{base_url: "{proxy.base_url}", api_key_env: null, '
+            "timeout_s: 60}\n"
+            f"models:\n  - {{id: {MODEL}, endpoint: llama}}\n",
+        )
+        out = tmp_path / "load.json"
+        done = evals_cli(
+            tmp_path, "load", str(REPO / "suites/quickstart.yaml"), "-r", str(runner),
+            "--prompt", "terse", "--rate", "0.5,1", "--requests", "4", "--json", str(out),
+            "--slo", "e2e=30s", "--out", str(tmp_path / "report"), timeout=240,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        with proxy.lock:
+            sent = [r for r in proxy.records if r.path.endswith("/chat/completions")]
+    finally:
+        proxy.stop()
+    rows = json.loads(out.read_text())["rows"]
+    assert [(r["rate"], r["requests"], r["completed"]) for r in rows] == [(0.5, 4, 4), (1.0, 4, 4)]
+    assert len(sent) == 1 + 8  # the warm-up request, then the two steps
+    assert all(e.request["stream"] is True for e in sent)
+    for row in rows:
+        assert row["errors"] == {} and row["goodput"] == 1.0
+        assert 0 < row["ttft_p50_s"] <= row["e2e_p50_s"] <= row["e2e_p99_s"] < 30
+        # llama_cpp.server streams no usage: output tokens are its content chunks (a token each)
+        assert row["output_tokens"] > 0 and row["output_tokens_from_chunks"] == 4
+        assert row["accuracy"] is not None
+        assert not row["client_bound"]

@@ -55,6 +55,7 @@ class RequestRecord:
     error: str | None = None  # one of ERROR_KINDS, None when it succeeded
     error_message: str | None = None
     status: int | None = None  # the HTTP status of an error response
+    tokens_from_chunks: bool = False  # no usage was sent: completion_tokens = content chunks
     job: Job | None = None  # the planned sample (for grading and storing), not serialized
 
     @property
@@ -179,6 +180,8 @@ async def _stream(client: AsyncOpenAI, record: RequestRecord, body: dict[str, An
             if choice.get("finish_reason"):
                 record.finish_reason = choice["finish_reason"]
         record.output = "".join(pieces)
+        if record.completion_tokens is None and record.chunk_s:  # llama_cpp.server sends none
+            record.completion_tokens, record.tokens_from_chunks = len(record.chunk_s), True
         if record.finish_reason is None:
             record.error = "other"
             record.error_message = "the stream ended without a finish_reason (cut)"

@@ -137,6 +137,8 @@ def step_row(
         **_pcts("itl", [gap for r in good for gap in r.itl_s()]),
         **_pcts("e2e", [r.e2e_s for r in good if r.e2e_s is not None]),
         "output_tokens": completion,
+        # requests whose endpoint sent no usage: their output tokens are the content chunks
+        "output_tokens_from_chunks": sum(r.tokens_from_chunks for r in good),
         "prompt_tokens": prompt,
         "output_tokens_per_s": output_tps,
         "output_tokens_per_s_per_request_p50": percentile(per_request_tps, 50),
