@@ -33,7 +33,8 @@ def main() -> int:
     with Sim(config) as sim:
         runner = write_runner(RESULTS / "load-runner.yaml", sim.base_url, "fast", 1024)
         cmd = [str(EVALS), "load", str(suite), "-r", str(runner), "--rate", args.rates,
-               "--duration", args.duration, "--json", str(out), "--out", str(RESULTS / "load")]  # fmt: skip
+               "--duration", args.duration, "--json", str(out),
+               "--out", str(RESULTS / "load")]  # fmt: skip
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     if done.returncode != 0:
         print(done.stderr[-3000:], file=sys.stderr)
