@@ -143,3 +143,17 @@ def test_every_answer_received_is_graded_and_the_report_is_written(run) -> None:
     parser = Rows()
     parser.feed((root / "report" / "index.html").read_text(encoding="utf-8"))
     assert parser.count == len(RATES)  # one row per rate (the page itself: test_load_report)
+
+
+def test_the_load_test_is_a_run_in_the_store(run) -> None:
+    rows, _, root = run
+    listed = evals_cli(root, "runs", "--json")
+    assert listed.returncode == 0, listed.stderr
+    (stored,) = json.loads(listed.stdout)
+    assert stored["complete"] and stored["suites"] == ["echo"] and stored["mode"] == "load"
+    assert "load test" in evals_cli(root, "runs").stdout
+    again = evals_cli(root, "report", stored["run_id"], "--out", "again")
+    assert again.returncode == 0, again.stderr
+    assert (root / "again" / "index.html").read_text().count('class="load-row"') == len(RATES)
+    history = evals_cli(root, "runs", "--html", "history.html")
+    assert history.returncode == 0, history.stderr

@@ -40,9 +40,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     store = open_store()
     try:
         run_id = store.latest_run_id() if args.run_id == "latest" else args.run_id
-        if run_id is None or store.run(run_id) is None:
+        run = store.run(run_id) if run_id is not None else None
+        if run_id is None or run is None:
             raise InputError(f"no run '{args.run_id}' in {store.path}: `evals runs` lists them")
         out_dir = args.out or REPORTS / run_id
+        if run["config"].get("mode") == "load":  # a load test: its page, from its stored rows
+            from evals.report.load_page import write_load_report
+
+            page = write_load_report(run["config"]["load"], out_dir / "index.html")
+            print(f"report: {page}", file=sys.stderr)
+            return 0
         summary = write_report(store, run_id, args.out, score_ci=args.score_ci)
     finally:
         store.close()
@@ -72,12 +79,18 @@ def cmd_runs(args: argparse.Namespace) -> int:
         store.close()
     if args.json:
         keep = ("run_id", "suites", "started_at", "finished_at", "complete", "planned", "results")
-        print(json.dumps([{k: run[k] for k in keep} for run in runs], indent=2))
+        print(
+            json.dumps(
+                [{**{k: run[k] for k in keep}, "mode": _mode(run)} for run in runs], indent=2
+            )
+        )
         return 0
     if not runs:
         print("no runs yet: `evals run SUITE` makes one", file=sys.stderr)
     for run in runs:
         state = "complete" if run["complete"] else "INCOMPLETE"
+        if _mode(run) == "load":
+            state = "load test"
         print(
             f"{run['run_id']}  {run['started_at']}  {state:10}  "
             f"{run['results']}/{run['planned']}  {', '.join(run['suites'])}"
@@ -94,3 +107,8 @@ def cmd_regrade(args: argparse.Namespace) -> int:
     print_summary(load_summary(run_id), sys.stdout)
     print(f"report: {Path('reports') / run_id / 'index.html'}", file=sys.stderr)
     return 0
+
+
+def _mode(run: dict) -> str:
+    """ "run" (an evaluation) or "load" (an `evals load` test, its rows in the config)."""
+    return str((run.get("config") or {}).get("mode") or "run")

@@ -79,7 +79,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "--out",
         type=Path,
         metavar="DIR",
-        help="where the HTML report goes (default: reports/load-<UTC time>/)",
+        help="where the HTML report goes (default: reports/<run id>/)",
     )
     p.add_argument(
         "--records", type=Path, metavar="PATH", help="also write every request's record (JSONL)"
@@ -136,8 +136,11 @@ def _progress(step: StepResult) -> None:
 
 def cmd_load(args: argparse.Namespace) -> int:
     from evals.load import run_load
+    from evals.run.execute import new_run_id, now_iso
 
     options = options_from(args)
+    run_id, started_at = new_run_id(), now_iso()
+    print(f"run: {run_id}", file=sys.stderr, flush=True)
     result = run_load(options, on_step=_progress)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -156,7 +159,8 @@ def cmd_load(args: argparse.Namespace) -> int:
                 f"dropped (already {row['max_in_flight']} in flight)",
                 file=sys.stderr,
             )
-    report = result.to_json()
+    report = {"run_id": run_id, **result.to_json()}
+    _store_run(run_id, started_at, args, report)
     if args.json:
         import json
 
@@ -164,7 +168,7 @@ def cmd_load(args: argparse.Namespace) -> int:
         args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     from evals.report.load_page import write_load_report
 
-    out = args.out or Path("reports") / f"load-{_stamp()}"
+    out = args.out or Path("reports") / run_id
     print(f"report: {write_load_report(report, out / 'index.html')}", file=sys.stderr)
     if args.records:
         import json
@@ -177,10 +181,25 @@ def cmd_load(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stamp() -> str:
-    import datetime as dt
+def _store_run(run_id: str, started_at: str, args: argparse.Namespace, report: dict) -> None:
+    """Keep the load test in the run store as a complete run of mode `load` (its rows in
+    the config), so `evals runs` lists it and `evals report RUN_ID` redraws its page."""
+    from evals.run.execute import now_iso
+    from evals.store import open_store
 
-    return dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    config = {
+        "mode": "load",
+        "argv": sys.argv[1:],
+        "suite_paths": [str(p.resolve()) for p in args.suites],
+        "runner_path": str(args.runner.resolve()),
+        "load": report,
+    }
+    store = open_store()
+    try:
+        store.start_run(run_id, list(report.get("suites") or []), started_at, config)
+        store.finish_run(run_id, now_iso(), complete=True)
+    finally:
+        store.close()
 
 
 def _step_name(row: dict[str, Any]) -> str:

@@ -133,12 +133,14 @@ def load_new(store: ResultStore, spec: str) -> RunSamples:
 
 def load_base(store: ResultStore, spec: str, new: RunSamples) -> RunSamples:
     """BASE_RUN: a run id, an export file, or `latest`: the newest complete run of the
-    same suites that started before `new` (never `new` itself)."""
+    same suites that started before `new` (never `new` itself, never a load test)."""
     if spec != "latest":
         return _by_id_or_file(store, spec)
     suites = sorted(new.suites)
     for run in store.runs():  # newest first
         if run["run_id"] == new.run_id or not run["complete"]:
+            continue
+        if (run.get("config") or {}).get("mode") == "load":  # `evals load`: no graded rows
             continue
         if sorted(run["suites"]) == suites and run["started_at"] <= new.started_at:
             return from_store(store, run["run_id"])
