@@ -15,34 +15,13 @@ DEFAULT_DURATION = "60s"
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
+    from evals.cli.run import add_selection
+
     p = sub.add_parser(
         "load", help="open-loop load test: latency, throughput and goodput at target rates"
     )
     p.add_argument("suites", nargs="+", type=Path, metavar="SUITE", help="the requests to send")
-    p.add_argument(
-        "-r",
-        "--runner",
-        type=Path,
-        default=DEFAULT_RUNNER,
-        help=f"runner profile (default: {DEFAULT_RUNNER})",
-    )
-    p.add_argument(
-        "-m",
-        "--model",
-        dest="models",
-        action="append",
-        default=[],
-        metavar="MODEL_ID",
-        help="only this model id (repeatable)",
-    )
-    p.add_argument(
-        "--prompt",
-        dest="prompts",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="only this prompt variant (repeatable)",
-    )
+    add_selection(p)
     p.add_argument("--limit", type=int, metavar="N", help="only the first N cases of each suite")
     p.add_argument("--rate", metavar="R[,R...]", help="target requests per second: 1,2,5,10")
     p.add_argument(
@@ -140,8 +119,8 @@ def cmd_load(args: argparse.Namespace) -> int:
 
     options = options_from(args)
     run_id, started_at = new_run_id(), now_iso()
-    print(f"run: {run_id}", file=sys.stderr, flush=True)
     result = run_load(options, on_step=_progress)
+    print(f"run: {run_id}", file=sys.stderr, flush=True)  # stored when it is over
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print_rows(result.rows, sys.stdout)

@@ -15,9 +15,9 @@ DEFAULT_RUNNER = Path("runners/local.yaml")
 EXIT_OK, EXIT_GATE, EXIT_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="run suites against the models of a runner profile")
-    p.add_argument("suites", nargs="*", type=Path, metavar="SUITE")
+def add_selection(p: argparse.ArgumentParser) -> None:
+    """-r RUNNER, -m MODEL_ID..., --prompt NAME...: which runner, models and prompts (the
+    same for `evals run` and `evals load`)."""
     p.add_argument(
         "-r",
         "--runner",
@@ -42,6 +42,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="NAME",
         help="only this prompt variant (repeatable)",
     )
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run suites against the models of a runner profile")
+    p.add_argument("suites", nargs="*", type=Path, metavar="SUITE")
+    add_selection(p)
     p.add_argument("--repeat", type=int, default=1, metavar="K", help="samples per case")
     p.add_argument(
         "--concurrency", type=int, metavar="N", help="cap on requests in flight per endpoint"

@@ -22,10 +22,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import jinja2
-
 from evals.pricing import hourly_endpoints
-from evals.report.files import write_atomically
+from evals.report.files import page_env, write_atomically
 from evals.report.header_view import duration_text, state_text
 from evals.report.history_charts import accuracy_chart, cost_chart, line_style
 from evals.report.html import fmt_pct, fmt_usd
@@ -237,15 +235,7 @@ def _cost_change(value: float | None) -> str | None:
     return ("+" if value > 0 else "−") + text
 
 
-_ENV = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(str(Path(__file__).resolve().parent / "templates")),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
-_ENV.filters.update(pct=fmt_pct, usd=fmt_usd, ci=_ci, pts=_signed, cost_change=_cost_change)
+_ENV = page_env(pct=fmt_pct, usd=fmt_usd, ci=_ci, pts=_signed, cost_change=_cost_change)
 
 
 def render_history(history: RunHistory, folder: Path) -> str:

@@ -12,19 +12,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
-from evals.report.files import write_atomically
+from evals.report.files import page_env, write_atomically
 from evals.report.load_charts import GOODPUT_TARGET, knee, load_charts
 
-_ENV = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(str(Path(__file__).resolve().parent / "templates")),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
+_ENV = page_env()
 
 
 def _s(value: Any) -> str:
