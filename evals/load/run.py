@@ -118,11 +118,14 @@ def run_load(options: LoadOptions, on_step: Callable[[StepResult], None] | None 
             }
         )
     warmups: dict[str, str | None] = {}
-    base_urls, servers = start_servers(profile, {m.endpoint for m in prepared.models})
+    helpers = [helper for helper in (profile.judge, profile.embedder) if helper is not None]
+    used = {m.endpoint for m in prepared.models} | {helper.endpoint for helper in helpers}
+    base_urls, servers = start_servers(profile, used)
     try:
         steps = asyncio.run(
             _run_steps(options, prepared, prices, keys, base_urls, on_step, warmups)
         )
+        gradings = asyncio.run(_grade(profile, prices, steps, helpers, base_urls))
     finally:
         for server in servers:
             server.stop()
@@ -137,12 +140,34 @@ def run_load(options: LoadOptions, on_step: Callable[[StepResult], None] | None 
         )
         for step in steps
     ]
-    from evals.load.grading import grade_steps
-
-    for row, graded in zip(rows, asyncio.run(grade_steps(steps)), strict=True):
+    for row, graded in zip(rows, gradings, strict=True):
         row.update(graded)  # the accuracy of what each step received
     suites = [suite.name for suite in prepared.suites]
     return LoadRun(models, rows, steps, prepared.warnings, suites, options.arrival, options.slo)
+
+
+async def _grade(profile, prices, steps, helpers, base_urls) -> list[dict[str, Any]]:
+    """Grade every answer after the timing is over; model-graded graders call the
+    runner's judge / embedder through the engine (priced, retried, cached), as a run does."""
+    from evals.endpoints.client import cache_identity, open_endpoint
+    from evals.engine.scheduler import Engine
+    from evals.engine.transport import OnlineTransport
+    from evals.load.grading import grade_steps
+    from evals.run.judging import GraderServices
+    from evals.store import open_store
+
+    if not helpers:
+        return await grade_steps(steps)
+    names = {helper.endpoint for helper in helpers}
+    endpoints = {n: open_endpoint(n, profile.endpoints[n], base_urls[n]) for n in names}
+    keys = {n: cache_identity(n, profile.endpoints[n]) for n in names}
+    store = open_store()
+    try:
+        engine = Engine(OnlineTransport(endpoints), store.cache)
+        services = GraderServices(engine, prices, profile.judge, profile.embedder, keys)
+        return await grade_steps(steps, services)
+    finally:
+        store.close()
 
 
 def _by_id(prepared, model_id: str):
