@@ -35,8 +35,9 @@ def test_the_knee_is_the_highest_rate_meeting_the_goodput_target() -> None:
     assert knee([r for r in ROWS if r["model"] == "fast"]) == 5  # 0.96 >= 0.9 > 0.7
     assert knee([r for r in ROWS if r["model"] == HOSTILE]) is None  # 0.8 at best
     assert knee([_row("m", 1, None)]) is None  # no SLO
-    assert [c.kind for c in load_charts(ROWS)] == ["latency", "throughput", "goodput"]
-    assert [c.kind for c in load_charts([_row("m", 1, None)])] == ["latency", "throughput"]
+    assert [c.kind for c in load_charts(ROWS)] == ["latency", "throughput", "goodput", "cost"]
+    unpriced = _row("m", 1, None, cost_per_1m_output=None)
+    assert [c.kind for c in load_charts([unpriced])] == ["latency", "throughput"]
 
 
 def test_the_page_in_a_browser(tmp_path: Path) -> None:
@@ -65,6 +66,6 @@ def test_the_page_in_a_browser(tmp_path: Path) -> None:
         notice = driver.find_element(By.ID, "client-bound").text
         assert f"{HOSTILE} 10/s" in notice and "fast" not in notice
         figures = driver.find_elements(By.CSS_SELECTOR, "figure.chart svg")
-        assert len(figures) == 3
+        assert len(figures) == 4
         assert not driver.find_elements(By.CSS_SELECTOR, "img")  # the name never became markup
         assert not [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]

@@ -21,7 +21,7 @@ MAX_LABEL = 40
 
 @dataclass(frozen=True, slots=True)
 class LoadChart:
-    kind: str  # "latency" | "throughput" | "goodput"
+    kind: str  # "latency" | "throughput" | "goodput" | "cost"
     title: str
     caption: str  # plain text: the template escapes it
     svg: str
@@ -55,7 +55,7 @@ def load_charts(rows: Sequence[Mapping[str, Any]]) -> list[LoadChart]:
     if not models:
         return []
     with house_style():
-        charts = [_latency(models), _throughput(models), _goodput(models)]
+        charts = [_latency(models), _throughput(models), _goodput(models), _cost(models)]
     return [c for c in charts if c is not None]
 
 
@@ -146,5 +146,29 @@ def _goodput(models: Mapping[str, list[Mapping[str, Any]]]) -> LoadChart | None:
         f"The share of requests that met every SLO bound at each offered rate; the dotted "
         f"line marks each model's knee, the highest rate with at least "
         f"{GOODPUT_TARGET:.0%} of requests within the SLO (grey line).",
+        svg,
+    )
+
+
+def _cost(models: Mapping[str, list[Mapping[str, Any]]]) -> LoadChart | None:
+    """$ per 1M output tokens against offered rate: flat for a per-token price, falling
+    with throughput for an hourly one, so where the lines cross self-hosting gets cheaper."""
+    fig, ax = new_figure(6.4, 3.0 + 0.2 * len(models))
+    drawn = False
+    for index, (model, rows) in enumerate(models.items()):
+        x = [float(r["rate"]) for r in rows]
+        y = [r.get("cost_per_1m_output") for r in rows]
+        hourly = any(r.get("cost_basis") == "per_hour" for r in rows)
+        label = f"{_label(model)} ({'hourly' if hourly else 'per token'})"
+        drawn |= _series(ax, x, y, label, line_style(index))
+    if not drawn:
+        fig.clear()
+        return None
+    svg = _finish(fig, ax, "offered rate (requests/s)", "$ per 1M output tokens", "cost")
+    return LoadChart(
+        "cost",
+        "Cost per 1M output tokens against offered rate",
+        "A per-token price is the same at every rate; an hourly endpoint's cost per token falls "
+        "as its throughput grows: where the lines cross, self-hosting becomes the cheaper one.",
         svg,
     )
