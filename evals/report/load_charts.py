@@ -67,15 +67,21 @@ def _series(ax: Any, x: list[float], y: list[float | None], label: str, style: d
     return True
 
 
-def _finish(fig: Any, ax: Any, xlabel: str, ylabel: str, label: str) -> str:
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
+def _chart(
+    fig: Any, ax: Any, drawn: bool, kind: str, title: str, caption: str, axes: tuple[str, str]
+) -> LoadChart | None:
+    """The finished chart (axes labelled from 0, legend below), or None if nothing was drawn."""
+    if not drawn:
+        fig.clear()
+        return None
+    ax.set_xlabel(axes[0])
+    ax.set_ylabel(axes[1])
     ax.set_ylim(bottom=0)
     ax.set_xlim(left=0)
     handles, labels = ax.get_legend_handles_labels()
     if handles:
         fig.legend(handles, labels, loc="outside lower center", ncol=2, frameon=False)
-    return figure_svg(fig, label=label)
+    return LoadChart(kind, title, caption, figure_svg(fig, label=title))
 
 
 def _latency(models: Mapping[str, list[Mapping[str, Any]]]) -> LoadChart | None:
@@ -93,17 +99,12 @@ def _latency(models: Mapping[str, list[Mapping[str, Any]]]) -> LoadChart | None:
         drawn |= _series(
             ax, x, [r.get("ttft_p50_s") for r in rows], f"{_label(model)} TTFT p50", ttft
         )
-    if not drawn:
-        fig.clear()
-        return None
-    svg = _finish(fig, ax, "offered rate (requests/s)", "seconds", "latency against offered rate")
-    return LoadChart(
-        "latency",
-        "Latency against offered rate",
+    return _chart(
+        fig, ax, drawn, "latency", "Latency against offered rate",
         "Each model's end-to-end latency (p50 solid, p99 dotted) and time to first token "
         "(p50 dashed) at each offered rate; where the lines turn up, the server saturates.",
-        svg,
-    )
+        ("offered rate (requests/s)", "seconds"),
+    )  # fmt: skip
 
 
 def _throughput(models: Mapping[str, list[Mapping[str, Any]]]) -> LoadChart | None:
@@ -113,17 +114,12 @@ def _throughput(models: Mapping[str, list[Mapping[str, Any]]]) -> LoadChart | No
         x = [float(r.get("achieved_rate") or r["rate"]) for r in rows]
         y = [r.get("output_tokens_per_s") for r in rows]
         drawn |= _series(ax, x, y, _label(model), line_style(index))
-    if not drawn:
-        fig.clear()
-        return None
-    svg = _finish(fig, ax, "achieved rate (requests/s)", "output tokens/s (total)", "throughput")
-    return LoadChart(
-        "throughput",
-        "Output throughput against achieved rate",
+    return _chart(
+        fig, ax, drawn, "throughput", "Output throughput against achieved rate",
         "Output tokens per second over all requests at each achieved request rate; a flat "
         "line while the rate grows means the server is at its capacity.",
-        svg,
-    )
+        ("achieved rate (requests/s)", "output tokens/s (total)"),
+    )  # fmt: skip
 
 
 def _goodput(models: Mapping[str, list[Mapping[str, Any]]]) -> LoadChart | None:
@@ -139,15 +135,13 @@ def _goodput(models: Mapping[str, list[Mapping[str, Any]]]) -> LoadChart | None:
             ax.axvline(bend, color=style["color"], linewidth=0.8, linestyle=":", alpha=0.8)
     ax.axhline(GOODPUT_TARGET, color="#888888", linewidth=0.6)
     ax.set_ylim(0, 1.05)
-    svg = _finish(fig, ax, "offered rate (requests/s)", "goodput (share within the SLO)", "goodput")
-    return LoadChart(
-        "goodput",
-        "Goodput against offered rate",
+    return _chart(
+        fig, ax, True, "goodput", "Goodput against offered rate",
         f"The share of requests that met every SLO bound at each offered rate; the dotted "
         f"line marks each model's knee, the highest rate with at least "
         f"{GOODPUT_TARGET:.0%} of requests within the SLO (grey line).",
-        svg,
-    )
+        ("offered rate (requests/s)", "goodput (share within the SLO)"),
+    )  # fmt: skip
 
 
 def _cost(models: Mapping[str, list[Mapping[str, Any]]]) -> LoadChart | None:
@@ -161,14 +155,9 @@ def _cost(models: Mapping[str, list[Mapping[str, Any]]]) -> LoadChart | None:
         hourly = any(r.get("cost_basis") == "per_hour" for r in rows)
         label = f"{_label(model)} ({'hourly' if hourly else 'per token'})"
         drawn |= _series(ax, x, y, label, line_style(index))
-    if not drawn:
-        fig.clear()
-        return None
-    svg = _finish(fig, ax, "offered rate (requests/s)", "$ per 1M output tokens", "cost")
-    return LoadChart(
-        "cost",
-        "Cost per 1M output tokens against offered rate",
+    return _chart(
+        fig, ax, drawn, "cost", "Cost per 1M output tokens against offered rate",
         "A per-token price is the same at every rate; an hourly endpoint's cost per token falls "
         "as its throughput grows: where the lines cross, self-hosting becomes the cheaper one.",
-        svg,
-    )
+        ("offered rate (requests/s)", "$ per 1M output tokens"),
+    )  # fmt: skip
