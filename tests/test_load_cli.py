@@ -9,10 +9,7 @@ answers are checked against the sim's own request log, not only against our outp
 from __future__ import annotations
 
 import json
-import os
 import statistics
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -35,28 +32,9 @@ LATENCY_S, GAP_S = 0.050, 1 / 200
 QUICKSTART = REPO / "suites" / "quickstart.yaml"
 
 
-def _registered() -> bool:
-    from evals.cli import build_parser
-
-    try:
-        build_parser().parse_args(["load", "--help"])
-    except SystemExit as exc:
-        return exc.code == 0
-    return True
-
-
 def evals_load(cwd: Path, *args: str):
-    """`evals load ARGS`; until `load` is registered in evals.cli, its own entry point."""
-    if _registered():
-        return evals_cli(cwd, "load", *args, timeout=120)
-    return subprocess.run(
-        [sys.executable, "-m", "evals.cli.load", *args],
-        cwd=cwd,
-        env={**os.environ, "EVALS_HOME": str(cwd / ".evals")},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    """`evals load ARGS` in `cwd`, through the real CLI."""
+    return evals_cli(cwd, "load", *args, timeout=120)
 
 
 @pytest.fixture()

@@ -250,22 +250,3 @@ def print_rows(rows: list[dict[str, Any]], file: TextIO) -> None:
         )
     console = Console(file=file, width=220 if not file.isatty() else None)
     console.print(table)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`evals load` on its own (until it is registered in evals.cli): exit 2 on bad input."""
-    from evals.errors import InputError
-    from evals.redact import redact
-
-    parser = argparse.ArgumentParser(prog="evals")
-    add_parsers(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["load", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        return cmd_load(args)
-    except InputError as exc:
-        print(f"error: {redact(exc.render())}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -123,8 +123,12 @@ def render_value(value: Any, vars_: Mapping[str, Any]) -> Any:
 
 def template_variables(value: Any) -> frozenset[str]:
     """The case vars a templated `value` needs (none for a plain value)."""
-    if not is_template(value):
-        return frozenset()
+    return _template_variables(value) if is_template(value) else frozenset()
+
+
+@functools.lru_cache(maxsize=256)
+def _template_variables(value: str) -> frozenset[str]:
+    """Parsed once per value, however many cases `evals validate` checks it against."""
     from jinja2 import meta
     from jinja2.sandbox import SandboxedEnvironment
 

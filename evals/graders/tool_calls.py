@@ -195,15 +195,25 @@ def assign(cost: list[list[int]]) -> list[int]:
     return result
 
 
+class ExpectsToolCalls(BaseGrader):
+    """A grader of the model's tool calls: what it expects is `value`, else the case's
+    `expect_tool_calls`, else its `expect`."""
+
+    grades = "the model's tool calls"
+
+    def expected(self, ctx: GradeContext) -> Any:
+        if "value" in self.options.model_fields_set:
+            return self.options.value
+        return ctx.expect_tool_calls if ctx.expect_tool_calls is not None else ctx.expect
+
+
 @register
-class ToolCallsGrader(BaseGrader):
+class ToolCallsGrader(ExpectsToolCalls):
     """Grades `ctx.tool_calls` (not the text) against the expected calls."""
 
     base_type = "tool_calls"
     Options = ToolCallsOptions
     options: ToolCallsOptions
-
-    grades = "the model's tool calls"
 
     def __init__(self, options: ToolCallsOptions, *, negated: bool = False) -> None:
         super().__init__(options, negated=negated)
@@ -220,12 +230,6 @@ class ToolCallsGrader(BaseGrader):
         exact = self.options.match == "exact"
         cs = self.options.case_sensitive
         return compare(got.arguments, want.arguments, "", exact=exact, case_sensitive=cs)
-
-    def expected(self, ctx: GradeContext) -> Any:
-        """`value`, else the case's `expect_tool_calls`, else its `expect`."""
-        if "value" in self.options.model_fields_set:
-            return self.options.value
-        return ctx.expect_tool_calls if ctx.expect_tool_calls is not None else ctx.expect
 
     def check(self, text: str, ctx: GradeContext) -> Check:
         raw = self.expected(ctx)

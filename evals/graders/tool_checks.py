@@ -20,7 +20,6 @@ from pydantic import Field
 
 from evals.graders.base import (
     NO_EXPECTED,
-    BaseGrader,
     Check,
     CommonOptions,
     GradeContext,
@@ -33,14 +32,13 @@ from evals.graders.base import (
     show,
 )
 from evals.graders.registry import register
+from evals.graders.tool_calls import ExpectsToolCalls
 
 MAX_SCHEMA_PROBLEMS = 3  # schema errors listed per call; more are counted, not listed
 
 
-class _ToolCallGrader(BaseGrader):
+class _ToolCallGrader(ExpectsToolCalls):
     """Grades ctx.tool_calls, so `field` and `extract` (which select text) make no sense."""
-
-    grades = "the model's tool calls"
 
 
 def call_name_and_arguments(call: Any) -> tuple[str, Any]:
@@ -214,12 +212,6 @@ class ToolCallF1Grader(_ToolCallGrader):
             names = expected_names(options.value)
             if isinstance(names, str):
                 raise GraderSpecError(f"`value`: {names}", key="value")
-
-    def expected(self, ctx: GradeContext) -> Any:
-        """`value`, else the case's `expect_tool_calls`, else its `expect`."""
-        if "value" in self.options.model_fields_set:
-            return self.options.value
-        return ctx.expect_tool_calls if ctx.expect_tool_calls is not None else ctx.expect
 
     def check(self, text: str, ctx: GradeContext) -> Check:
         raw = self.expected(ctx)
