@@ -19,6 +19,8 @@ from typing import Any
 from evals.sim import media, payloads, responses
 from evals.sim.admission import Admission, apply_fault
 from evals.sim.answering import answer_request
+from evals.sim.batch_files import FileStore
+from evals.sim.batches import Batches, outcome
 from evals.sim.config import ModelConfig, SimConfig
 from evals.sim.faults import AttemptCounter, canonical_sha256
 from evals.sim.loadmodel import LoadModel
@@ -39,6 +41,11 @@ class App:
         self.load = LoadModel(self.models)
         self.log = RequestLog(log_path) if log_path else None
         self._ids = itertools.count(1)
+        self._routes = self._json_routes(self.admission)
+        self._batch_routes = self._json_routes(Admission({}))  # batches: their own rate pool
+        write = self.log.write if self.log is not None else None
+        self.files = FileStore(config.batch.max_bytes, write)
+        self.batches = Batches(config.batch, self.files, self._answer_line, write)
         listing = {"object": "list", "data": [payloads.model_object(n) for n in self.models]}
         self._models_body = json.dumps(listing).encode()
 
@@ -46,17 +53,35 @@ class App:
         if self.log is not None:
             self.log.close()
 
+    def _json_routes(self, admission: Admission) -> dict[str, Any]:
+        """The JSON endpoints' handlers, checking rates against ``admission``'s windows."""
+        return {
+            "/v1/chat/completions": functools.partial(self._chat, admission),
+            "/v1/responses": functools.partial(responses.serve, admission, self._ids),
+            "/v1/embeddings": functools.partial(media.embeddings, admission),
+        }
+
+    def body_limit(self, target: str) -> int | None:
+        """Largest body the server should read for ``target``; None: the server's default."""
+        if target.split("?", 1)[0] == "/v1/files":
+            return self.files.max_bytes + 1024 * 1024  # the multipart framing around the file
+        return None
+
+    def oversized(self, target: str, length: int) -> Reply | None:
+        """The reply to a body over ``body_limit`` (None: the server's plain 413)."""
+        return self.files.oversized(length) if self.body_limit(target) is not None else None
+
     def handle(self, method: str, target: str, raw: bytes, content_type: str = "") -> Reply:
         """Route one HTTP request."""
         path = target.split("?", 1)[0]
+        if path == "/v1/files" or path.startswith("/v1/files/"):
+            return self.files.handle(method, target, raw, content_type)
+        if path == "/v1/batches" or path.startswith("/v1/batches/"):
+            return self.batches.handle(method, target, raw)
         if method == "POST":
-            if path == "/v1/chat/completions":
-                return self._post(path, raw, self._chat)
-            if path == "/v1/responses":
-                handler = functools.partial(responses.serve, self.admission, self._ids)
+            handler = self._routes.get(path)
+            if handler is not None:
                 return self._post(path, raw, handler)
-            if path == "/v1/embeddings":
-                return self._post(path, raw, functools.partial(media.embeddings, self.admission))
             if path == "/v1/audio/transcriptions":
                 return self._post_form(path, raw, content_type)
         reply = self._get(path) if method in ("GET", "HEAD") else None
@@ -95,6 +120,31 @@ class App:
 
         ``body`` is given for form posts (already parsed); otherwise ``raw`` is JSON.
         """
+        reply, rec = self._serve(path, raw, handler, body, problem)
+        if rec is not None and self.log is not None:
+            if reply.load is not None:
+                reply.load.record(rec, self.log)  # written when the request is over
+            else:
+                self.log.write(rec)
+        return reply
+
+    def _answer_line(
+        self, url: str, body: dict[str, Any], failure: Reply | None, extra: dict[str, Any]
+    ) -> tuple[int, Any]:
+        """One batch line through the online path (``failure`` in place of the endpoint's
+        answer when given); its log record gets ``extra``. Delays and load plans are moot."""
+        handler = self._batch_routes[url] if failure is None else lambda *_: failure
+        reply, rec = self._serve(url, b"", handler, body)
+        status, payload = outcome(reply)
+        if rec is not None and self.log is not None:
+            rec.update(extra, status=status)
+            self.log.write(rec)
+        return status, payload
+
+    def _serve(
+        self, path: str, raw: bytes, handler: Any, body: Any = None, problem: str = ""
+    ) -> tuple[Reply, dict[str, Any] | None]:
+        """``_post`` up to the log record, which is returned filled but not written."""
         log = self.log
         rec = new_record(path) if log is not None else None
         if body is None and not problem:
@@ -132,21 +182,23 @@ class App:
                 reply = _no_model(str(name))
             else:
                 reply = handler(model, body, sha, attempt, rec)
-        if rec is not None and log is not None:
+        if rec is not None:
             rec.update(body_sha256=sha, attempt=attempt)
             if reply.action not in ("disconnect", "stall"):
                 rec["status"] = reply.status
-            if reply.load is not None:
-                reply.load.record(rec, log)  # written when the request is over
-            else:
-                log.write(rec)
-        return reply
+        return reply, rec
 
     def _chat(
-        self, model: ModelConfig, body: dict[str, Any], sha: str, attempt: int, rec: dict | None
+        self,
+        admission: Admission,
+        model: ModelConfig,
+        body: dict[str, Any],
+        sha: str,
+        attempt: int,
+        rec: dict | None,
     ) -> Reply:
         answered = answer_request(
-            self.admission, self._ids, model, body, sha, attempt, rec,
+            admission, self._ids, model, body, sha, attempt, rec,
             lambda ans: ans.usage(model.usage_details),
         )  # fmt: skip
         if isinstance(answered, Reply):

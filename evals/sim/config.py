@@ -34,6 +34,22 @@ typo never silently changes a simulation)::
         faults:                  # see evals.sim.faults
           - {kind: "500", rate: 0.3, times: 1, retry_after_s: 1, stall_s: 3600}
 
+    batch:                     # the Batch API (evals.sim.batches); every key optional
+      delay_s: 0.0             # seconds from create until the batch ends (state is computed
+                               # lazily, whenever a client asks)
+      validating_s: 0.0        # seconds in "validating" before "in_progress"
+      fail_rate: 0.0           # share of lines that fail (by hash of custom_id and seed)
+      fail_status: 500         # HTTP status of such a failed line (400..599)
+      fail_times: null         # null: a failing line always fails; N: a custom_id fails in
+                               # its first N batches only (so a retry batch succeeds)
+      expire: false            # true: the batch ends "expired" at delay_s
+      expire_completed: 0.5    # share (0..1) of lines answered before expiry (input order)
+      expire_times: null       # null: every batch expires; N: only the first N created do
+      shuffle: true            # output/error lines in a seeded order, never the input order
+      seed: 0
+      max_requests: 50000      # more lines: the batch fails validation
+      max_bytes: 209715200     # a larger upload: 400 at POST /v1/files
+
 A file's ``models`` replace the built-in ones (``BUILTIN_MODELS``); with no file the
 built-ins are served.
 """
@@ -108,10 +124,29 @@ class ModelConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class BatchConfig:
+    """Timing and outcomes of the simulated Batch API (``evals.sim.batches``)."""
+
+    delay_s: float = 0.0
+    validating_s: float = 0.0
+    fail_rate: float = 0.0
+    fail_status: int = 500
+    fail_times: int | None = None
+    expire: bool = False
+    expire_completed: float = 0.5
+    expire_times: int | None = None
+    shuffle: bool = True
+    seed: int = 0
+    max_requests: int = 50000
+    max_bytes: int = 200 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
 class SimConfig:
-    """All served models, keyed by the name clients send as ``model``."""
+    """All served models, keyed by the name clients send as ``model``, and batch settings."""
 
     models: dict[str, ModelConfig] = field(default_factory=dict)
+    batch: BatchConfig = field(default_factory=BatchConfig)
     source: str = "<built-in>"
 
 
@@ -235,6 +270,9 @@ def _check_ranges(obj: Any, path: tuple[str | int, ...], fail: Fail) -> None:
         if obj.retry_after_s < 0 or obj.stall_s < 0:
             fail(f"{where}: retry_after_s and stall_s must be >= 0", path)
         return
+    if isinstance(obj, BatchConfig):
+        _check_batch(obj, path, fail)
+        return
     assert isinstance(obj, ModelConfig)
     for name in ("accuracy", "embedding_noise"):
         value = getattr(obj, name)
@@ -262,6 +300,24 @@ def _check_ranges(obj: Any, path: tuple[str | int, ...], fail: Fail) -> None:
         if value is not None and value <= 0:
             fail(f"{where}.{name}: must be > 0", (*path, name))
     _check_load(obj, where, path, fail)
+
+
+def _check_batch(obj: BatchConfig, path: tuple[str | int, ...], fail: Fail) -> None:
+    where = _where(path)
+    for name in ("fail_rate", "expire_completed"):
+        if not 0.0 <= getattr(obj, name) <= 1.0:
+            fail(f"{where}.{name}: must be within 0..1, got {getattr(obj, name)}", (*path, name))
+    for name in ("delay_s", "validating_s"):
+        if getattr(obj, name) < 0:
+            fail(f"{where}.{name}: must be >= 0", (*path, name))
+    if not 400 <= obj.fail_status <= 599:
+        fail(
+            f"{where}.fail_status: must be an HTTP error status (400..599)", (*path, "fail_status")
+        )
+    for name in ("fail_times", "expire_times", "max_requests", "max_bytes"):
+        value = getattr(obj, name)
+        if value is not None and value < 1:
+            fail(f"{where}.{name}: must be >= 1", (*path, name))
 
 
 def _check_load(obj: ModelConfig, where: str, path: tuple[str | int, ...], fail: Fail) -> None:
@@ -292,16 +348,17 @@ def parse_config(data: Any, source: str = "<built-in>", tree: yaml.Node | None =
 
     if not isinstance(data, dict) or "models" not in data:
         fail("top level: expected a mapping with a 'models' key", ())
-    extra = [k for k in data if k != "models"]
+    extra = [k for k in data if k not in ("models", "batch")]
     if extra:
-        fail(f"top level: unknown key {extra[0]!r} (allowed: models)", (str(extra[0]),))
+        fail(f"top level: unknown key {extra[0]!r} (allowed: models, batch)", (str(extra[0]),))
     if not isinstance(data["models"], dict) or not data["models"]:
         fail("models: expected a non-empty mapping of model name to settings", ("models",))
     models = {}
     for name, raw in data["models"].items():
         cfg = _build(ModelConfig, raw, ("models", str(name)), fail)
         models[str(name)] = dataclasses.replace(cfg, name=str(name))
-    return SimConfig(models=models, source=source)
+    batch = _build(BatchConfig, data.get("batch"), ("batch",), fail)
+    return SimConfig(models=models, batch=batch, source=source)
 
 
 def load_config(path: str | Path | None = None) -> SimConfig:

@@ -28,6 +28,22 @@ so such records appear in order of completion.
 For ``/v1/audio/transcriptions`` (multipart) ``request`` holds the form fields with the file
 replaced by ``{"filename", "content_type", "bytes", "sha256"}``; ``body_sha256`` hashes that.
 
+The Files and Batch APIs (``evals.sim.batch_files``, ``evals.sim.batches``) log every
+request with the fields above (mostly null) plus ``method``, and:
+
+- ``/v1/files`` POST: ``purpose``, ``filename``, ``bytes`` (the file's size; for a body too
+  large to read, the body's), and on success ``file_id`` and ``lines`` (non-empty lines);
+  ``/v1/files/{id}[/content]``: ``file_id``;
+- ``/v1/batches`` POST: ``input_file_id``, ``endpoint``, and on success ``batch_id`` and
+  ``lines``; ``/v1/batches/{id}`` and ``/v1/batches/{id}/cancel``: ``batch_id`` and
+  ``batch_status`` (the status in the reply);
+- each answered batch line: a record exactly like the online request's (``path`` = the
+  line's ``url``, ``request`` = its ``body``, ``attempt``, ``usage``, ``response_text``, ...)
+  plus ``batch_id``, ``custom_id`` and ``via: "batch"``; ``status`` is the line's status
+  (500 for a disconnect / stall / cut / malformed fault), ``fault`` is ``"batch_fail"`` for
+  a line failed by ``batch.fail_rate``. Lines are answered (and logged) when a client's
+  look at the batch finds them due, so their ``ts`` is that look's time.
+
 Tests use it to compute expected figures independently of the client. While logging, the
 server keeps one attempt counter per distinct body, so memory grows with distinct bodies.
 """

@@ -53,7 +53,7 @@ def _chunk(data: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(data), data)
 
 
-async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
+async def _read_chunked(reader: asyncio.StreamReader, limit: int) -> bytes:
     """Read a chunked request body (rare for JSON clients, but legal HTTP/1.1)."""
     body = bytearray()
     while True:
@@ -64,8 +64,14 @@ async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
             return bytes(body)
         body += await reader.readexactly(size)
         await reader.readexactly(2)
-        if len(body) > MAX_BODY:
+        if len(body) > limit:
             raise ValueError("body too large")
+
+
+async def _discard(reader: asyncio.StreamReader, length: int) -> None:
+    """Read and drop a body too large to keep, so the client can still read the answer."""
+    while length > 0:
+        length -= len(await reader.readexactly(min(length, 1 << 20)))
 
 
 async def _send(
@@ -178,11 +184,30 @@ class Sim:
             await self.server.wait_closed()
         self.app.close()
 
+    async def _answer(
+        self, reader: asyncio.StreamReader, method: str, target: str, headers: dict[str, str]
+    ) -> Reply | None:
+        """Read the body and let the app answer; None: too large, answer 413 and close.
+
+        The app may allow a path a larger body (``/v1/files`` uploads) or answer a body over
+        its limit itself, which is then read and dropped so the client gets that answer."""
+        limit = max(MAX_BODY, self.app.body_limit(target) or 0)
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            body = await _read_chunked(reader, limit)
+        else:
+            length = int(headers.get("content-length") or 0)
+            if length > limit:
+                reply = self.app.oversized(target, length)
+                if reply is not None:
+                    await _discard(reader, length)
+                return reply
+            body = await reader.readexactly(length) if length else b""
+        return self.app.handle(method, target, body, headers.get("content-type", ""))
+
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
         self._conns.add(task)
-        handle = self.app.handle
         try:
             while True:
                 try:
@@ -204,15 +229,10 @@ class Sim:
                 keep_alive = conn != "close" if version == "HTTP/1.1" else conn == "keep-alive"
                 if headers.get("expect", "").lower() == "100-continue":
                     writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-                if "chunked" in headers.get("transfer-encoding", "").lower():
-                    body = await _read_chunked(reader)
-                else:
-                    length = int(headers.get("content-length") or 0)
-                    if length > MAX_BODY:
-                        writer.write(b"HTTP/1.1 413 Payload Too Large\r\ncontent-length: 0\r\n\r\n")
-                        return
-                    body = await reader.readexactly(length) if length else b""
-                reply = handle(method, target, body, headers.get("content-type", ""))
+                reply = await self._answer(reader, method, target, headers)
+                if reply is None:
+                    writer.write(b"HTTP/1.1 413 Payload Too Large\r\ncontent-length: 0\r\n\r\n")
+                    return
                 if not await _send(writer, reply, keep_alive, method == "HEAD") or not keep_alive:
                     return
         except (ConnectionError, asyncio.IncompleteReadError, ValueError):
