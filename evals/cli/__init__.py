@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from evals.cli import compare, forecast, history, importers, load, tools
+from evals.cli import batch, compare, forecast, history, importers, load, tools
 from evals.cli import run as run_cli
 
 
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     tools.add_parsers(sub)
     importers.add_parsers(sub)
     load.add_parsers(sub)
+    batch.add_parsers(sub)
     return parser
 
 
@@ -79,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
                 "sim": tools.cmd_sim,
                 "import": importers.cmd_import,
                 "load": load.cmd_load,
+                "ingest": batch.cmd_ingest,
             }
             code = handlers[args.command](args)
         sys.stdout.flush()  # a closed pipe shows up here, not at interpreter exit

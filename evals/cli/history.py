@@ -66,6 +66,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     store = open_store()
     try:
         runs = store.runs()
+        waiting = {run["run_id"]: _waiting(store, run) for run in runs if _mode(run) != "run"}
         if args.html is not None:
             from evals.errors import InputError
             from evals.report.history import write_history
@@ -81,7 +82,11 @@ def cmd_runs(args: argparse.Namespace) -> int:
         keep = ("run_id", "suites", "started_at", "finished_at", "complete", "planned", "results")
         print(
             json.dumps(
-                [{**{k: run[k] for k in keep}, "mode": _mode(run)} for run in runs], indent=2
+                [
+                    {**{k: run[k] for k in keep}, "mode": _mode(run), **_batch_json(run, waiting)}
+                    for run in runs
+                ],
+                indent=2,
             )
         )
         return 0
@@ -91,9 +96,13 @@ def cmd_runs(args: argparse.Namespace) -> int:
         state = "complete" if run["complete"] else "INCOMPLETE"
         if _mode(run) == "load":
             state = "load test"
+        extra = ""
+        if waiting.get(run["run_id"]):
+            state = "WAITING"
+            extra = f"  ({_mode(run)}: {waiting[run['run_id']]} waiting)"
         print(
             f"{run['run_id']}  {run['started_at']}  {state:10}  "
-            f"{run['results']}/{run['planned']}  {', '.join(run['suites'])}"
+            f"{run['results']}/{run['planned']}  {', '.join(run['suites'])}{extra}"
         )
     return 0
 
@@ -109,6 +118,20 @@ def cmd_regrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _waiting(store, run: dict) -> int:
+    """Batches of a batch run not yet ingested (at the provider, or files to run)."""
+    if run["complete"] or _mode(run) not in ("batch", "batch-file"):
+        return 0
+    return sum(batch.state != "ingested" for batch in store.batches(run["run_id"]))
+
+
+def _batch_json(run: dict, waiting: dict[str, int]) -> dict:
+    if _mode(run) not in ("batch", "batch-file"):
+        return {}
+    return {"batches_waiting": waiting.get(run["run_id"], 0)}
+
+
 def _mode(run: dict) -> str:
-    """ "run" (an evaluation) or "load" (an `evals load` test, its rows in the config)."""
+    """ "run" (an evaluation sent online), "batch" / "batch-file" (sent as batches) or
+    "load" (an `evals load` test, its rows in the config)."""
     return str((run.get("config") or {}).get("mode") or "run")

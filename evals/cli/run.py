@@ -75,6 +75,39 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted run")
     p.add_argument(
+        "--mode",
+        choices=("online", "batch", "batch-file"),
+        default="online",
+        help="online (default); batch: the provider's Batch API (batch rates, answers within "
+        "24 h); batch-file: write batch JSONL files to --out for `vllm run-batch`, then "
+        "`evals ingest`",
+    )
+    p.add_argument(
+        "--fallback",
+        choices=("batch", "online"),
+        default="batch",
+        help="batch mode: send what a batch left unanswered (failed, expired, cancelled) as "
+        "a new batch (default) or online",
+    )
+    p.add_argument(
+        "--judge-mode",
+        choices=("online", "batch"),
+        default="online",
+        help="batch mode: model-graded graders' judge calls online (default) or as a second batch",
+    )
+    p.add_argument(
+        "--detach",
+        action="store_true",
+        help="batch mode: submit the batches and exit; `--resume RUN_ID` re-attaches later",
+    )
+    p.add_argument(
+        "--poll-max",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="batch mode: longest wait between two looks at a batch (default 60 s)",
+    )
+    p.add_argument(
         "--fail-under",
         type=float,
         metavar="ACCURACY",
@@ -108,6 +141,10 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
         raise InputError("--max-cost is an amount in USD, 0 or more")
     if not args.suites and not args.resume:
         raise InputError("name at least one SUITE file (or --resume RUN_ID)")
+    if args.mode == "batch-file" and not args.out and not args.resume:
+        raise InputError("--mode batch-file writes its files to a folder: give --out DIR")
+    if args.poll_max <= 0:
+        raise InputError("--poll-max is a number of seconds above 0")
     if not args.resume and not args.runner.exists():
         raise InputError(f"runner profile {args.runner} not found: pass one with -r FILE")
     return run_command(
@@ -129,6 +166,11 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
             max_cost=args.max_cost,
             no_cache=args.no_cache,
             resume=args.resume,
+            mode=args.mode,
+            fallback=args.fallback,
+            judge_mode=args.judge_mode,
+            detach=args.detach,
+            poll_max_s=args.poll_max,
             argv=argv,
         )
     )
@@ -169,6 +211,9 @@ def run_command(options: RunOptions) -> int:
         return EXIT_OK
     print_summary(result.summary, sys.stdout)
     print(f"report: {result.report_dir / 'index.html'}", file=sys.stderr)
+    if result.stop_reason == "batch-waiting":
+        _explain_waiting(result.run_id, result.prepared, options)
+        return EXIT_OK
     if not result.complete:
         _explain_incomplete(result.run_id, result.stored, result.prepared, result.stop_reason)
         if options.baseline:
@@ -207,6 +252,23 @@ def _explain_incomplete(run_id: str, stored: int, prepared: Prepared, reason: st
         f"run {run_id} is incomplete ({stored} of {prepared.planned} results): {why}. "
         f"`evals run --resume {run_id}` finishes it"
         + (" (raise --max-cost)" if reason == "budget" else ""),
+        file=sys.stderr,
+    )
+
+
+def _explain_waiting(run_id: str, prepared: Prepared, options: RunOptions) -> None:
+    """A batch run that is waiting for its answers: how to get them."""
+    if options.mode == "batch-file":
+        print(
+            f"run {run_id} waits for its answers: run each file with `vllm run-batch -i FILE "
+            f"-o OUTPUT --model MODEL` (or any OpenAI batch runner), then "
+            f"`evals ingest {run_id} OUTPUT...`",
+            file=sys.stderr,
+        )
+        return
+    print(
+        f"run {run_id}: its batches are at the provider; `evals run --resume {run_id}` "
+        "re-attaches, stores and grades the answers (`evals runs` shows it waiting)",
         file=sys.stderr,
     )
 

@@ -47,6 +47,14 @@ class EndpointSpec(BaseModel):
     """USD per hour of a self-hosted server: its models' cost is this rate times the
     run's wall time on the endpoint, shared equally by the requests sent to it
     (evals.pricing.hourly_costs). It wins over any per-token price of those models."""
+    batch_discount: float | None = Field(default=None, gt=0, lt=1, strict=False)
+    """Share taken off the online price for requests sent through this endpoint's Batch
+    API (0.5: half price), for providers whose prices have no batch rates; a model's own
+    `batch_input`/`batch_output` rates win over it."""
+    batch_max_requests: int = Field(default=50_000, ge=1)
+    """Most requests per batch file (OpenAI: 50,000; Together: 50,000)."""
+    batch_max_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
+    """Largest batch file in bytes (OpenAI: 200 MB; Together: 100 MB)."""
     kind: (
         Literal["openai", "llama.cpp", "vllm", "ollama", "groq", "together", "deepseek", "other"]
         | None

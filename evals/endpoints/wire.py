@@ -44,7 +44,11 @@ class ChatAnswer:
 
 def parse_chat(content: bytes, kind: str | None = None) -> ChatAnswer:
     """Read a chat completion body; `kind` is the endpoint's (see `usage_of`)."""
-    data = json.loads(content)
+    return chat_answer(json.loads(content), kind)
+
+
+def chat_answer(data: Any, kind: str | None = None) -> ChatAnswer:
+    """A chat completion already decoded (a batch output line's body)."""
     try:
         choice = data["choices"][0]
         message = choice["message"]

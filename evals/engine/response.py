@@ -29,6 +29,8 @@ class Response:
     audio_s: float | None = None  # transcription: the audio's duration (billed per minute)
     vectors: list[list[float]] | None = None  # embeddings: one per input text, in order
     logprobs: Logprobs | None = None  # the first output tokens' logprobs, when asked for
+    via: str | None = None  # None: an online exchange; 'batch' / 'file': a batch's answer
+    online_cost_usd: float | None = None  # a batch answer's cost at online rates
 
     @property
     def error(self) -> str | None:

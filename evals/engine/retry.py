@@ -27,6 +27,7 @@ FailureKind = Literal[
     "quota",
     "client",
     "deadline",
+    "batch",  # a batch ended (expired, cancelled) without running the request
     "other",
 ]
 RETRYABLE_STATUS = frozenset({408, 409, 429, 498})

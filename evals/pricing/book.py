@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import fields
+from dataclasses import fields, replace
 from typing import TYPE_CHECKING, Any
 
 from evals.pricing.table import Price, PriceTable
@@ -20,14 +20,22 @@ class PriceBook:
 
     def __init__(self, profile: RunnerProfile, origin: str = "runner profile"):
         self._table = PriceTable.bundled().with_overrides(profile.pricing, origin)
+        self._discounts = {name: spec.batch_discount for name, spec in profile.endpoints.items()}
         self._by_model: dict[str, tuple[str, Price] | None] = {}
 
     def _resolve(self, model: ModelSpec) -> tuple[str, Price] | None:
         if model.id not in self._by_model:
-            self._by_model[model.id] = self._table.resolve(model.id) or self._table.resolve(
-                model.api_model
-            )
+            found = self._table.resolve(model.id) or self._table.resolve(model.api_model)
+            discount = self._discounts.get(model.endpoint)
+            if found is not None and discount is not None:
+                found = (found[0], with_batch_discount(found[1], discount))
+            self._by_model[model.id] = found
         return self._by_model[model.id]
+
+    def batch_for_model(self, model: ModelSpec) -> Price | None:
+        """The price of this model's requests sent as a batch (None when no batch rate
+        is known: neither the table's nor the endpoint's `batch_discount`)."""
+        return batch_rates(self.for_model(model))
 
     def for_model(self, model: ModelSpec) -> Price | None:
         found = self._resolve(model)
@@ -73,6 +81,37 @@ class PriceBook:
             found = self._resolve(model)
             rates.setdefault(model.id, None if found is None else _rates_of(found[1], found[0]))
         return rates
+
+
+def with_batch_discount(price: Price, discount: float) -> Price:
+    """The endpoint's `batch_discount` as batch rates where the entry has none."""
+    keep = 1.0 - discount
+
+    def rate(batch: float | None, online: float | None) -> float | None:
+        return batch if batch is not None else (None if online is None else online * keep)
+
+    return replace(
+        price,
+        batch_input=rate(price.batch_input, price.input),
+        batch_output=rate(price.batch_output, price.output),
+    )
+
+
+def batch_rates(price: Price | None) -> Price | None:
+    """A Price whose online rates are `price`'s batch rates, so every cost rule (cached
+    tokens, budgets) applies unchanged to a batch request; None without batch rates.
+    Cached prompt tokens cost the lower of the cached and the batch input rate."""
+    if price is None or price.batch_input is None:
+        return None
+    if price.output is not None and price.batch_output is None:
+        return None
+    cached = price.cached_input
+    return replace(
+        price,
+        input=price.batch_input,
+        output=price.batch_output,
+        cached_input=None if cached is None else min(cached, price.batch_input),
+    )
 
 
 def _rates_of(price: Price | None, key: str | None) -> dict[str, Any] | None:

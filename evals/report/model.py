@@ -11,11 +11,15 @@ present, and that key decides whether the group is written:
   grader reading logprobs); the mean Brier score over those samples;
 - `metrics` ({name: {mean, count}}): rows whose graders name a `metric:`, the mean score of
   each named metric over the row's error-free samples;
+- `batch_samples` (with online_cost_usd, batch_savings_usd): rows with answers that came
+  through a batch (`evals run --mode batch|batch-file`); `cost_usd` is what they cost at
+  batch rates, `online_cost_usd` what the same answers would have cost sent online;
 - `cost_basis` ("tokens" or "hourly"): when the run recorded its models' endpoints;
 - `estimate` ({requests, prompt_tokens, completion_tokens, cost_usd, basis, ...}):
   when the run recorded its estimates at start (evals.run.estimates);
 - top level: `prices_as_of`, `prices`, `suite_fingerprints`, `setup`, when the run recorded
-  them.
+  them; `mode` ("batch" or "batch-file") and `batch` ({batches, waiting, online_cost_usd,
+  cost_usd}) for runs sent as batches.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ _REPEAT_KEYS = (
 )
 _RETRIEVAL_KEYS = ("recall_at_k", "mrr", "cost_per_1m_tokens")
 _CALIBRATION_KEYS = ("brier", "brier_samples")
+_BATCH_KEYS = ("batch_samples", "online_cost_usd", "batch_savings_usd")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +105,9 @@ class SummaryRow:
     brier: float | None = None  # mean Brier score of the probabilistic verdicts (0 best, 2 worst)
     brier_samples: int | None = None  # samples whose verdict came with probabilities
     metrics: dict[str, dict[str, float | int]] | None = None  # named metrics: {mean, count}
+    batch_samples: int | None = None  # answers that came through a batch
+    online_cost_usd: float | None = None  # what the row's answers would have cost online
+    batch_savings_usd: float | None = None  # online_cost_usd - cost_usd
     cost_basis: str | None = None  # "tokens" | "hourly" (evals.report.costing)
     estimate: dict[str, Any] | None = None  # recorded at run start (evals.run.estimates)
 
@@ -115,6 +123,8 @@ class SummaryRow:
             data.update((name, getattr(self, name)) for name in _CALIBRATION_KEYS)
         if self.metrics:
             data["metrics"] = self.metrics
+        if self.batch_samples:
+            data.update((name, getattr(self, name)) for name in _BATCH_KEYS)
         for name in _COSTING_KEYS:
             if getattr(self, name) is not None:
                 data[name] = getattr(self, name)
@@ -128,6 +138,7 @@ _OPTIONAL_ROW_KEYS = (
     *_RETRIEVAL_KEYS,
     *_CALIBRATION_KEYS,
     "metrics",
+    *_BATCH_KEYS,
     *_COSTING_KEYS,
 )
 _ALWAYS_ROW_KEYS = tuple(f.name for f in fields(SummaryRow) if f.name not in _OPTIONAL_ROW_KEYS)
@@ -154,6 +165,8 @@ class Summary:
     # {models: [{id, endpoint, api_model, adapted: [notes]}], prompts_by_suite: {suite: [...]}},
     # from the run's recorded config; absent for runs that did not record their models
     setup: dict[str, Any] | None = None
+    mode: str | None = None  # "batch" | "batch-file"; None: sent online
+    batch: dict[str, Any] | None = None  # {batches, waiting, cost_usd, online_cost_usd}
 
     def to_json(self) -> dict[str, Any]:
         """The summary JSON dict (what summary.json holds)."""
@@ -174,6 +187,8 @@ class Summary:
             "suite_fingerprints",
             "per_suite",
             "setup",
+            "mode",
+            "batch",
         ):
             if getattr(self, name) is not None:
                 data[name] = getattr(self, name)

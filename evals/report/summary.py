@@ -81,6 +81,13 @@ def _row(
         optional.update(_retrieval_fields(store, key, group.prompt_tokens, cost))
     if group.brier is not None:
         optional.update(brier=group.brier, brier_samples=group.brier_samples)
+    if group.batch_samples:
+        online = None if group.unpriced or group.online_cost_usd is None else group.online_cost_usd
+        optional.update(
+            batch_samples=group.batch_samples,
+            online_cost_usd=online,
+            batch_savings_usd=None if online is None or cost is None else online - cost,
+        )
     metrics = store.metric_means(*key)
     if metrics:
         optional["metrics"] = {name: {"mean": m, "count": n} for name, (m, n) in metrics.items()}
@@ -244,4 +251,23 @@ def build_summary(store: ResultStore, run_id: str, score_ci: str | None = None) 
         # What each suite's files held when the run started (evals.config.fingerprint).
         suite_fingerprints=config.get("suite_fingerprints"),
         setup=_setup(config, rows),
+        mode=config.get("mode") if config.get("mode") in BATCH_MODES else None,
+        batch=_batch_totals(store, run_id, rows) if config.get("mode") in BATCH_MODES else None,
     )
+
+
+BATCH_MODES = ("batch", "batch-file")
+
+
+def _batch_totals(store: ResultStore, run_id: str, rows: list[SummaryRow]) -> dict[str, Any]:
+    """A batch run's batches and what it cost against what it would have cost online."""
+    batches = store.batches(run_id)
+    costs = [row.cost_usd for row in rows]
+    online = [row.online_cost_usd if row.batch_samples else row.cost_usd for row in rows]
+    return {
+        "batches": len(batches),
+        "waiting": sum(b.state not in ("ingested",) for b in batches),
+        "requests": sum(b.requests for b in batches),
+        "cost_usd": None if None in costs else sum(c or 0.0 for c in costs),
+        "online_cost_usd": None if None in online else sum(c or 0.0 for c in online),
+    }

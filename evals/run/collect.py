@@ -75,6 +75,8 @@ def raw_record(run_id: str, job: Job, response: Response) -> ResultRecord:
         cluster=job.case.cluster,
         tags=json.dumps(list(job.case.tags)),
         logprobs=response.logprobs_json,
+        via=response.via,
+        online_cost_usd=response.online_cost_usd if failure is None else None,
     )
 
 

@@ -102,6 +102,7 @@ def execute(options: RunOptions, store: ResultStore, events: RunEvents) -> RunRe
     events.started(run_id)
     for warning in prepared.warnings:
         events.warning(warning)
+    resumed = bool(options.resume)
     if options.resume:
         if store.run(run_id)["complete"]:
             return RunResult(run_id, prepared, complete=True, already_complete=True)
@@ -120,22 +121,30 @@ def execute(options: RunOptions, store: ResultStore, events: RunEvents) -> RunRe
     budget = None
     if options.max_cost is not None:
         budget = Budget(cap_usd=options.max_cost, spent_usd=store.spent(run_id))
-    session = run_session(
-        options,
-        prepared,
-        store,
-        run_id,
-        PriceBook(prepared.profile),
-        budget,
-        already_done,
-        remaining,
-    )
+    if options.mode == "online":
+        session = run_session(
+            options,
+            prepared,
+            store,
+            run_id,
+            PriceBook(prepared.profile),
+            budget,
+            already_done,
+            remaining,
+        )
+    else:
+        from evals.run.batch.session import run_batch_session
+
+        session = run_batch_session(
+            options, prepared, store, run_id, PriceBook(prepared.profile), budget, resumed
+        )
     stop_reason = session.stop_reason
     if prepared.planned and store.count_answered(run_id) == 0:
         stop_reason = stop_reason or "failed"  # a run of errors measured nothing
     complete = store.count_results(run_id) == prepared.planned and stop_reason is None
     store.finish_run(run_id, now_iso(), complete, None if complete else stop_reason)
-    summary = write_report(store, run_id, options.out_dir).to_json()
+    report_dir = None if options.mode == "batch-file" else options.out_dir
+    summary = write_report(store, run_id, report_dir).to_json()
     if options.summary_json:
         write_summary_json(summary, options.summary_json)
     return RunResult(
@@ -145,5 +154,5 @@ def execute(options: RunOptions, store: ResultStore, events: RunEvents) -> RunRe
         complete,
         None if complete else stop_reason,
         store.count_results(run_id),
-        options.out_dir or REPORTS / run_id,
+        report_dir or REPORTS / run_id,
     )

@@ -25,4 +25,9 @@ class RunOptions:
     max_cost: float | None = None
     no_cache: bool = False
     resume: str | None = None
+    mode: str = "online"  # "online" | "batch" (the Batch API) | "batch-file" (files to run)
+    fallback: str = "batch"  # what a batch left unanswered is sent as: "batch" or "online"
+    judge_mode: str = "online"  # model-graded graders' judge calls: "online" or "batch"
+    detach: bool = False  # batch: submit, then exit; `--resume` re-attaches later
+    poll_max_s: float = 60.0  # batch: the longest wait between two looks at a batch
     argv: list[str] = field(default_factory=list)

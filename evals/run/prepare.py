@@ -102,12 +102,16 @@ def prepare(options: RunOptions) -> Prepared:
             f"{', '.join(m.id for m in unpriced)}: add them under `pricing:` in the runner profile",
             options.runner_path,
         )
-    warnings = [
-        f"no price known for model '{m.id}' ({m.api_model}): its cost is shown as unknown; "
-        f"add it under `pricing:` in the runner profile"
-        for m in unpriced
-        if profile.endpoints[m.endpoint].price_per_hour is None
-    ] + hourly_notes
+    warnings = (
+        [
+            f"no price known for model '{m.id}' ({m.api_model}): its cost is shown as unknown; "
+            f"add it under `pricing:` in the runner profile"
+            for m in unpriced
+            if profile.endpoints[m.endpoint].price_per_hour is None
+        ]
+        + hourly_notes
+        + _batch_notes(options, profile, models, prices)
+    )
     return Prepared(suites, case_counts, profile, models, per_model, warnings)
 
 
@@ -120,6 +124,21 @@ def _hourly_notes(profile: RunnerProfile, models: list[ModelSpec], prices: Any) 
         for m in models
         if profile.endpoints[m.endpoint].price_per_hour is not None
         and prices.for_model(m) is not None
+    ]
+
+
+def _batch_notes(
+    options: RunOptions, profile: RunnerProfile, models: list[ModelSpec], prices: Any
+) -> list[str]:
+    """A batch run of a model with no known batch rate is priced at its online rate."""
+    if options.mode == "online":
+        return []
+    return [
+        f"no batch price known for model '{m.id}': its batch answers are priced at online "
+        f"rates; set batch_input/batch_output under `pricing:` or batch_discount on "
+        f"endpoint '{m.endpoint}'"
+        for m in models
+        if prices.for_model(m) is not None and prices.batch_for_model(m) is None
     ]
 
 
@@ -195,6 +214,7 @@ def run_config(options: RunOptions, prepared: Prepared, store: Any = None) -> di
         "prompts": options.prompts,
         "max_cost": options.max_cost,
         "score_ci": options.score_ci,
+        **_batch_config(options),
         "warnings": prepared.warnings,
         "prices_as_of": PriceTable.bundled().as_of,  # the bundled table's date, always
         "prices": prices.provenance([*prepared.models, *helpers]),
@@ -226,7 +246,34 @@ def resumed_options(options: RunOptions, store: Any) -> RunOptions:
         repeat=config["repeat"],
         limit=config["limit"],
         max_cost=options.max_cost if options.max_cost is not None else config.get("max_cost"),
+        mode=config.get("mode") if config.get("mode") in ("batch", "batch-file") else "online",
+        fallback=options.fallback
+        if options.fallback != "batch"
+        else config.get("fallback", "batch"),
+        judge_mode=config.get("judge_mode", "online"),
+        out_dir=options.out_dir or _batch_file_dir(config),
     )
+
+
+def _batch_config(options: RunOptions) -> dict[str, Any]:
+    """How a batch run is sent (an online run records nothing: its mode stays "run")."""
+    if options.mode == "online":
+        return {}
+    config: dict[str, Any] = {
+        "mode": options.mode,
+        "fallback": options.fallback,
+        "judge_mode": options.judge_mode,
+    }
+    if options.mode == "batch-file" and options.out_dir is not None:
+        config["batch_file_dir"] = str(options.out_dir.resolve())
+    return config
+
+
+def _batch_file_dir(config: dict[str, Any]) -> Path | None:
+    """Where a batch-file run wrote its files (its next files go there too)."""
+    if config.get("mode") != "batch-file" or not config.get("batch_file_dir"):
+        return None
+    return Path(config["batch_file_dir"])
 
 
 def adaptation_notes(suites: list[Suite], model: ModelSpec) -> list[str]:

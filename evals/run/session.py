@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from evals.endpoints.serve import start_servers
 
@@ -71,6 +72,77 @@ def _retrieval_work(
     return work
 
 
+@dataclass
+class LiveRun:
+    """A run's open endpoints and the engine and collector over them (`open_run`)."""
+
+    prepared: Prepared
+    store: Store
+    run_id: str
+    prices: PriceBook
+    engine: Any
+    collector: Any
+    endpoints: dict[str, Any]
+    cache_keys: dict[str, str]
+    stats: dict[str, Any]
+
+    def retrieval(self, resumed: bool) -> list:
+        """The whole-suite (embeddings) work of the run, still to do."""
+        return _retrieval_work(
+            self.prepared,
+            self.engine,
+            self.store,
+            self.run_id,
+            self.prices,
+            self.stats,
+            resumed,
+            self.cache_keys,
+        )
+
+
+@contextmanager
+def open_run(
+    options: RunOptions,
+    prepared: Prepared,
+    store: Store,
+    run_id: str,
+    prices: PriceBook,
+    budget: Budget | None,
+    remaining: dict[str, int] | None = None,
+) -> Iterator[LiveRun]:
+    """Start the run's servers, open its endpoints, build its engine; stop servers after."""
+    from evals.endpoints.client import cache_identity, open_endpoint
+    from evals.engine.scheduler import Engine, ModelStats
+    from evals.engine.transport import OnlineTransport
+    from evals.run.collect import Collector
+    from evals.run.judging import GraderServices
+    from evals.run.prepare import used_endpoints
+
+    profile = prepared.profile
+    used = used_endpoints(profile, prepared.models)
+    base_urls, servers = start_servers(profile, used)
+    cache_keys = {name: cache_identity(name, profile.endpoints[name]) for name in used}
+    totals = remaining or {}
+    stats = {model.id: ModelStats(total=totals.get(model.id, 0)) for model in prepared.models}
+    collector = Collector(store, run_id)
+    try:
+        endpoints = {
+            name: open_endpoint(name, profile.endpoints[name], base_urls[name]) for name in used
+        }
+        transport = OnlineTransport(endpoints, options.concurrency)
+        engine = Engine(transport, store.cache, budget, stats, replay=not options.no_cache)
+        if profile.judge or profile.embedder:
+            collector.services = GraderServices(
+                engine, prices, profile.judge, profile.embedder, cache_keys
+            )
+        yield LiveRun(
+            prepared, store, run_id, prices, engine, collector, endpoints, cache_keys, stats
+        )
+    finally:
+        for server in servers:
+            server.stop()
+
+
 def run_session(
     options: RunOptions,
     prepared: Prepared,
@@ -82,61 +154,36 @@ def run_session(
     remaining: dict[str, int],
 ) -> SessionResult:
     """Send everything not yet stored; every result is committed as it arrives."""
-    from evals.endpoints.client import cache_identity, open_endpoint
-    from evals.engine.scheduler import Engine, ModelStats
-    from evals.engine.transport import OnlineTransport
-    from evals.run.collect import Collector
-    from evals.run.judging import GraderServices
     from evals.run.plan import plan_model
-    from evals.run.prepare import used_endpoints
     from evals.run.progress import Progress
 
-    profile = prepared.profile
-    used = used_endpoints(profile, prepared.models)
-    base_urls, servers = start_servers(profile, used)
-    cache_keys = {name: cache_identity(name, profile.endpoints[name]) for name in used}
-    stats = {model.id: ModelStats(total=remaining[model.id]) for model in prepared.models}
-    progress = Progress(stats)
     stop_reason = None
-    collector = Collector(store, run_id)
-    try:
-        endpoints = {
-            name: open_endpoint(name, prepared.profile.endpoints[name], base_urls[name])
-            for name in used
-        }
-        transport = OnlineTransport(endpoints, options.concurrency)
-        engine = Engine(transport, store.cache, budget, stats, replay=not options.no_cache)
-        if profile.judge or profile.embedder:
-            collector.services = GraderServices(
-                engine, prices, profile.judge, profile.embedder, cache_keys
-            )
-        plans: dict[str, list] = {model.endpoint: [] for model in prepared.models}
-        for model in prepared.models:
-            plans[model.endpoint].append(
-                plan_model(
-                    prepared.suites,
-                    model,
-                    cache_keys[model.endpoint],
-                    options.prompts,
-                    options.repeat,
-                    options.limit,
-                    prices.for_model(model),
-                    already_done,
-                )
-            )
+    with open_run(options, prepared, store, run_id, prices, budget, remaining) as live:
+        progress = Progress(live.stats)
         try:
-            retrieval = _retrieval_work(
-                prepared, engine, store, run_id, prices, stats, already_done is not None, cache_keys
-            )
-            asyncio.run(_drive(engine, plans, collector, progress, retrieval))
-        except KeyboardInterrupt:
-            stop_reason = "interrupted"
-        stop_reason = stop_reason or engine.stop_reason
-    finally:
-        progress.close()
-        for server in servers:
-            server.stop()
-    return SessionResult(collector.stored, stop_reason)
+            plans: dict[str, list] = {model.endpoint: [] for model in prepared.models}
+            for model in prepared.models:
+                plans[model.endpoint].append(
+                    plan_model(
+                        prepared.suites,
+                        model,
+                        live.cache_keys[model.endpoint],
+                        options.prompts,
+                        options.repeat,
+                        options.limit,
+                        prices.for_model(model),
+                        already_done,
+                    )
+                )
+            retrieval = live.retrieval(already_done is not None)
+            try:
+                asyncio.run(_drive(live.engine, plans, live.collector, progress, retrieval))
+            except KeyboardInterrupt:
+                stop_reason = "interrupted"
+            stop_reason = stop_reason or live.engine.stop_reason
+        finally:
+            progress.close()
+    return SessionResult(live.collector.stored, stop_reason)
 
 
 def regrade_session(profile: RunnerProfile, store: Store, run_id: str, suites: list[Suite]) -> int:

@@ -9,10 +9,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from evals.store.base import ResponseCache, ResultStore
-from evals.store.rows import GroupTotals, PairedCounts, ResultRecord, ResultRow, SampleOutcome
+from evals.store.rows import (
+    BatchState,
+    GroupTotals,
+    PairedCounts,
+    ResultRecord,
+    ResultRow,
+    SampleOutcome,
+)
 from evals.store.sqlite import Store, default_home
 
 __all__ = [
+    "BatchState",
     "GroupTotals",
     "PairedCounts",
     "ResponseCache",

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from evals.store.rows import (
+    BatchState,
     GroupTotals,
     PairedCounts,
     ResultRecord,
@@ -77,6 +78,20 @@ class ResultStore(Protocol):
         """Incomplete runs of exactly these suites (any order), newest first."""
         ...
 
+    # batch state: what a resumed batch run re-attaches to
+
+    def add_batch(self, batch: BatchState) -> None:
+        """Record a batch file as soon as it is written (batch_no unique per run)."""
+        ...
+
+    def update_batch(self, run_id: str, batch_no: int, **changes: Any) -> None:
+        """Change fields of a recorded batch (file id, batch id, status...) at once."""
+        ...
+
+    def batches(self, run_id: str) -> list[BatchState]:
+        """A run's batches by batch_no; [] for a run sent online."""
+        ...
+
     # results: written
 
     def add_result(self, record: ResultRecord, cache_entry: str | None = None) -> None:
@@ -109,6 +124,13 @@ class ResultStore(Protocol):
         self, run_id: str, suite: str, case_id: str, prompt: str, model: str, repeat: int
     ) -> bool:
         """True when this sample is stored without an error (a resume skips it)."""
+        ...
+
+    def result_state(
+        self, run_id: str, suite: str, case_id: str, prompt: str, model: str, repeat: int
+    ) -> str | None:
+        """None: no row; 'ok': stored without an error; else its error class ('grader',
+        'ungraded', 'server:500', ...; 'error' when the row has none)."""
         ...
 
     def results(

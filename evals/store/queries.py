@@ -48,7 +48,9 @@ SELECT suite, prompt, model,
        SUM(error IS NULL AND grader_cost_usd IS NULL) AS grader_unpriced,
        MAX(repeat) + 1 AS repeats,
        AVG(CASE WHEN role = 'sample' AND error IS NULL THEN brier END) AS brier,
-       SUM(role = 'sample' AND error IS NULL AND brier IS NOT NULL) AS brier_samples
+       SUM(role = 'sample' AND error IS NULL AND brier IS NOT NULL) AS brier_samples,
+       SUM(role = 'sample' AND via IS NOT NULL) AS batch_samples,
+       SUM(CASE WHEN via IS NOT NULL THEN online_cost_usd ELSE cost_usd END) AS online_cost_usd
 FROM results WHERE run_id = ?
 GROUP BY suite, prompt, model ORDER BY suite, prompt, model
 """

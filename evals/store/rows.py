@@ -53,6 +53,8 @@ class ResultRecord:
     tags: str = "[]"  # JSON list: the case's `tags:`
     logprobs: str | None = None  # JSON: the first output tokens' logprobs, when asked for
     brier: float | None = None  # Brier score of a probabilistic verdict (choice by logprobs)
+    via: str | None = None  # how the answer came: None online, 'batch' (Batch API), 'file'
+    online_cost_usd: float | None = None  # what it would have cost online (batch answers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +100,8 @@ class ResultRow:
     tags: list[str]
     logprobs: list[Any] | None  # [[token, logprob, [[token, logprob], ...]], ...]
     brier: float | None
+    via: str | None  # None: sent online (or replayed); 'batch': the Batch API; 'file': ingested
+    online_cost_usd: float | None  # the cost at online rates, for answers that came by batch
 
     @classmethod
     def from_db(cls, row: Mapping[str, Any]) -> ResultRow:
@@ -183,6 +187,8 @@ class GroupTotals:
     repeats: int  # the highest repeat index + 1
     brier: float | None  # mean Brier score over the samples that have one
     brier_samples: int | None  # samples scored with probabilities (choice by logprobs)
+    batch_samples: int | None  # samples answered through a batch (the Batch API or a file)
+    online_cost_usd: float | None  # the group's cost had every answer been bought online
 
     @classmethod
     def from_db(cls, row: Mapping[str, Any]) -> GroupTotals:
@@ -224,3 +230,39 @@ class PairedCounts:
     a_only: int
     b_only: int
     clusters: list[tuple[int, int]] | None
+
+
+@dataclass(slots=True)
+class BatchState:
+    """One batch file of a run and where it is at the provider: what a resume re-attaches.
+
+    `state`: 'written' (the file is on disk), 'uploaded' (file_id known), 'submitted'
+    (batch_id known; `status` is then the provider's), 'ingested' (its results are
+    stored), or 'offline' (written for `evals ingest`, never sent). `role` is 'sample'
+    (answers of the models under test) or 'judge' (model-graded graders' calls).
+    """
+
+    run_id: str
+    batch_no: int
+    role: str
+    endpoint: str
+    model: str
+    url: str
+    input_path: str
+    requests: int
+    bytes: int
+    round: int = 0
+    state: str = "written"
+    reserved_usd: float = 0.0  # the --max-cost reservation its requests hold
+    file_id: str | None = None
+    batch_id: str | None = None
+    status: str | None = None  # the provider's status (validating, in_progress, ...)
+    completed: int | None = None  # request_counts.completed at the last look
+    failed: int | None = None
+    output_file_id: str | None = None
+    error_file_id: str | None = None
+    note: str | None = None  # why it ended as it did (errors of a failed batch)
+    updated_at: str | None = None
+
+
+BATCH_COLUMNS = tuple(field.name for field in fields(BatchState))

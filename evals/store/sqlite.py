@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.store.queries import ANSWERED, ReportQueries, samples_query
-from evals.store.rows import ResultRecord, ResultRow
+from evals.store.rows import BATCH_COLUMNS, BatchState, ResultRecord, ResultRow
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -71,6 +71,30 @@ CREATE TABLE IF NOT EXISTS results (
     UNIQUE (run_id, suite, case_id, prompt, model, repeat)
 );
 CREATE INDEX IF NOT EXISTS results_group ON results (run_id, suite, prompt, model);
+CREATE TABLE IF NOT EXISTS batches (
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    batch_no INTEGER NOT NULL,     -- 1, 2, ... in the order the files were written
+    role TEXT NOT NULL,            -- 'sample' | 'judge'
+    endpoint TEXT NOT NULL,
+    model TEXT NOT NULL,
+    url TEXT NOT NULL,             -- the API path every line posts to
+    input_path TEXT NOT NULL,      -- the JSONL file on disk
+    requests INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    round INTEGER NOT NULL DEFAULT 0, -- 0: first sending; N: the Nth retry of missing lines
+    state TEXT NOT NULL,           -- written | uploaded | submitted | ingested | offline
+    reserved_usd REAL NOT NULL DEFAULT 0,
+    file_id TEXT,
+    batch_id TEXT,
+    status TEXT,                   -- the provider's status at the last look
+    completed INTEGER,
+    failed INTEGER,
+    output_file_id TEXT,
+    error_file_id TEXT,
+    note TEXT,
+    updated_at TEXT,
+    PRIMARY KEY (run_id, batch_no)
+);
 CREATE TABLE IF NOT EXISTS response_cache (
     request_hash TEXT PRIMARY KEY, -- endpoint, model, messages, params, repeat index
     response TEXT NOT NULL,        -- JSON: output, tool_calls, usage, latency, cost
@@ -92,6 +116,8 @@ _ADDED_COLUMNS = {
         "tags": "TEXT NOT NULL DEFAULT '[]'",
         "logprobs": "TEXT",
         "brier": "REAL",
+        "via": "TEXT",
+        "online_cost_usd": "REAL",
     },
     "runs": {"stopped_reason": "TEXT"},
 }
@@ -233,6 +259,31 @@ class Store(ReportQueries):
         if not updated:
             raise KeyError((run_id, suite, case_id, prompt, model, repeat))
 
+    def add_batch(self, batch: BatchState) -> None:
+        values = tuple(getattr(batch, name) for name in BATCH_COLUMNS)
+        self.db.execute(
+            f"INSERT INTO batches ({', '.join(BATCH_COLUMNS)}) "
+            f"VALUES ({', '.join('?' for _ in BATCH_COLUMNS)})",
+            values,
+        )
+
+    def update_batch(self, run_id: str, batch_no: int, **changes: Any) -> None:
+        unknown = set(changes) - set(BATCH_COLUMNS)
+        if unknown:
+            raise KeyError(f"no batch field {', '.join(sorted(unknown))}")
+        assignments = ", ".join(f"{name} = ?" for name in changes)
+        self.db.execute(
+            f"UPDATE batches SET {assignments} WHERE run_id = ? AND batch_no = ?",
+            (*changes.values(), run_id, batch_no),
+        )
+
+    def batches(self, run_id: str) -> list[BatchState]:
+        rows = self.db.execute(
+            f"SELECT {', '.join(BATCH_COLUMNS)} FROM batches WHERE run_id = ? ORDER BY batch_no",
+            (run_id,),
+        ).fetchall()
+        return [BatchState(*row) for row in rows]
+
     # kept for callers of the first API; `store.cache` is the ResponseCache
     def has_result(
         self, run_id: str, suite: str, case_id: str, prompt: str, model: str, repeat: int
@@ -243,6 +294,19 @@ class Store(ReportQueries):
             (run_id, suite, case_id, prompt, model, repeat),
         ).fetchone()
         return row is not None
+
+    def result_state(
+        self, run_id: str, suite: str, case_id: str, prompt: str, model: str, repeat: int
+    ) -> str | None:
+        """None: no row; 'ok': answered and graded; else its error class ('grader',
+        'ungraded', 'server:500', ...; 'error' when it has none)."""
+        row = self.db.execute(
+            f"SELECT error, error_class FROM results WHERE {_RESULT_KEY}",
+            (run_id, suite, case_id, prompt, model, repeat),
+        ).fetchone()
+        if row is None:
+            return None
+        return "ok" if row[0] is None else (row[1] or "error")
 
     def unfinished_runs(self, suites: list[str]) -> list[dict[str, Any]]:
         """Incomplete runs of exactly these suites, newest first (for the resume hint)."""

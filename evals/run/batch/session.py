@@ -1,0 +1,148 @@
+"""A run sent as batches, from the first file to the last answer, across rounds.
+
+Round 0 sends the plan; each later round sends what is still unanswered (lines that
+failed or expired, batches cancelled) as a new batch, up to MAX_ROUNDS, or online
+(`--fallback online`). Requests a batch cannot carry (tool-result conversations,
+transcriptions, whole-suite embeddings) go online while the batches wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from evals.run.batch.context import BatchContext
+from evals.run.batch.ingest import Ingested, ingest_files
+from evals.run.batch.lines import batchable
+from evals.run.batch.provider import BatchAPIError
+from evals.run.batch.submit import build, submit, wait
+from evals.run.plan import Job
+
+if TYPE_CHECKING:
+    from evals.engine.budget import Budget
+    from evals.pricing import PriceBook
+    from evals.run.options import RunOptions
+    from evals.run.prepare import Prepared
+    from evals.run.session import SessionResult
+    from evals.store import ResultStore
+
+MAX_ROUNDS = 3  # sendings of a request as a batch before the run gives up on it
+WAITING = "batch-waiting"  # stop reason of a run whose batches are still at the provider
+
+
+def batch_folder(run_id: str) -> Path:
+    from evals.store.sqlite import default_home
+
+    return default_home() / "batches" / run_id
+
+
+async def _online(ctx: BatchContext, skip: Callable[[Job], bool]) -> None:
+    """Send through the online engine the planned samples `skip` leaves in."""
+    plans: dict[str, list] = {model.endpoint: [] for model in ctx.prepared.models}
+    for model in ctx.prepared.models:
+        plans[model.endpoint].append(ctx.jobs(skip, [model]))
+    await ctx.engine.run(plans, ctx.collector.on_response)
+
+
+def count_missing(ctx: BatchContext) -> int:
+    """Batchable samples of the run still to be answered."""
+    return sum(1 for _ in ctx.jobs(lambda job: not ctx.missing(job)))
+
+
+async def drive(ctx: BatchContext, resumed: bool) -> None:
+    """Everything a batch run does in one session; ctx.stop_reason says why it stopped."""
+    options = ctx.options
+    offline = options.out_dir if options.mode == "batch-file" else None
+    batches = [b for b in ctx.store.batches(ctx.run_id) if b.role == "sample"]
+    if not batches:
+        skip = (lambda job: not ctx.missing(job)) if resumed else (lambda job: not batchable(job))
+        built = await build(ctx, ctx.jobs(skip), 0, offline)
+        if offline is not None:
+            ctx.say(f"wrote {built.written:,} requests to {built.files} file(s) in {offline}")
+    elif ctx.budget is not None:  # batches of an earlier session still hold their reservation
+        for batch in batches:
+            if batch.state != "ingested":
+                ctx.budget.reserve(batch.reserved_usd)
+    await _online(ctx, lambda job: batchable(job) or (resumed and ctx.answered(job)))
+    if offline is not None:
+        ctx.stop_reason = ctx.stop_reason or WAITING
+        return
+    round_no = max((b.round for b in ctx.store.batches(ctx.run_id)), default=0)
+    while ctx.stop_reason is None:
+        await submit(ctx)
+        if options.detach:
+            ctx.stop_reason = WAITING
+            return
+        await wait(ctx, options.poll_max_s)
+        missing = count_missing(ctx)
+        if not missing:
+            return
+        if options.fallback == "online":
+            ctx.say(f"{missing:,} requests unanswered by the batch: sending them online")
+            await _online(ctx, lambda job: not ctx.missing(job))
+            return
+        if round_no + 1 >= MAX_ROUNDS:
+            ctx.stop_reason = (
+                f"{missing:,} requests still unanswered after {MAX_ROUNDS} batches "
+                "(`--fallback online` sends them online)"
+            )
+            return
+        round_no += 1
+        ctx.say(f"{missing:,} requests unanswered by the batch: sending them as a new batch")
+        await build(ctx, ctx.jobs(lambda job: not ctx.missing(job)), round_no)
+
+
+def run_batch_session(
+    options: RunOptions,
+    prepared: Prepared,
+    store: ResultStore,
+    run_id: str,
+    prices: PriceBook,
+    budget: Budget | None,
+    resumed: bool,
+) -> SessionResult:
+    """`--mode batch` / `batch-file`: the batch counterpart of run_session."""
+    from evals.run.session import SessionResult, open_run
+
+    with open_run(options, prepared, store, run_id, prices, budget) as live:
+        ctx = BatchContext(
+            store,
+            run_id,
+            prepared,
+            options,
+            prices,
+            budget,
+            live.collector,
+            live.engine,
+            live.endpoints,
+            live.cache_keys,
+            batch_folder(run_id),
+        )
+        try:
+            asyncio.run(_session(ctx, live, resumed))
+        except KeyboardInterrupt:
+            ctx.stop_reason = ctx.stop_reason or "interrupted"
+        except BatchAPIError as exc:  # the provider refused for good: say why, keep what came
+            ctx.stop_reason = str(exc)
+        stop = ctx.stop_reason or live.engine.stop_reason
+    return SessionResult(live.collector.stored, stop)
+
+
+async def _session(ctx: BatchContext, live, resumed: bool) -> None:
+    await drive(ctx, resumed)
+    await ctx.collector.drain()
+    for work in live.retrieval(resumed):
+        await work()
+
+
+def ingest_into(ctx: BatchContext, paths: list[Path], live) -> Ingested:
+    """`evals ingest`: store and grade the answers in `paths` (files of any batch)."""
+
+    async def go() -> Ingested:
+        counts = await ingest_files(ctx, paths, "file")
+        await ctx.collector.drain()
+        return counts
+
+    return asyncio.run(go())

@@ -1,0 +1,282 @@
+"""`evals run --mode batch` end to end over real HTTP against `evals sim`'s Batch API.
+
+Every expected figure comes from the sim's request log (what it was sent and what it
+answered), never from the harness's own output: uploads and lines per file, which
+custom_id got which answer, the usage each answer carried and so its cost.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from evals.sim.server import start_in_thread
+from tests.helpers import QUICKSTART, evals_cli, read_jsonl, store_query, stored_results, write
+
+ONLINE = {"input": 0.40, "cached_input": 0.10, "output": 1.60}  # USD per 1M tokens
+BATCH = {"batch_input": 0.20, "batch_output": 0.80}
+
+
+def start_sim(tmp_path: Path, batch: str = "{}", name: str = "sim"):
+    config = write(
+        tmp_path / f"{name}.yaml",
+        f"models:\n  sim-good: {{accuracy: 0.7, cache: true}}\nbatch: {batch}\n",
+    )
+    log = tmp_path / f"{name}.jsonl"
+    return start_in_thread(config_path=str(config), log_path=str(log)), log
+
+
+def runner(tmp_path: Path, base_url: str, endpoint: str = "", prices: dict | None = None) -> Path:
+    price = json.dumps({**ONLINE, **BATCH} if prices is None else prices)
+    return write(
+        tmp_path / "runner.yaml",
+        "endpoints:\n"
+        f'  sim: {{base_url: "{base_url}", max_concurrency: 4, timeout_s: 10{endpoint}}}\n'
+        "models:\n  - {id: sim-good, endpoint: sim}\n"
+        f"pricing:\n  sim-good: {price}\n",
+    )
+
+
+def batch_run(tmp_path: Path, runner_path: Path, *args: str, **kwargs):
+    return evals_cli(
+        tmp_path,
+        "run",
+        str(QUICKSTART),
+        "-r",
+        str(runner_path),
+        "--mode",
+        "batch",
+        "--poll-max",
+        "0.2",
+        *args,
+        **kwargs,
+    )
+
+
+def run_id_of(stderr: str) -> str:
+    return stderr.split("run: ", 1)[1].split()[0]
+
+
+def log_of(path: Path) -> list[dict]:
+    return read_jsonl(path) if path.exists() else []
+
+
+def uploads(log: list[dict]) -> list[dict]:
+    return [e for e in log if e["path"] == "/v1/files" and e.get("status") == 200]
+
+
+def creates(log: list[dict]) -> list[dict]:
+    return [e for e in log if e["path"] == "/v1/batches" and e.get("status") == 200]
+
+
+def answered_lines(log: list[dict]) -> list[dict]:
+    return [e for e in log if e.get("via") == "batch"]
+
+
+def online_chats(log: list[dict]) -> list[dict]:
+    return [e for e in log if e["path"] == "/v1/chat/completions" and e.get("via") is None]
+
+
+def cost(usage: dict, rates: dict) -> float:
+    """Hand-computed cost of one logged usage object: OpenAI's shape."""
+    cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0
+    fresh = usage["prompt_tokens"] - cached
+    return (
+        fresh * rates["input"]
+        + cached * rates["cached"]
+        + usage["completion_tokens"] * rates["out"]
+    ) / 1e6
+
+
+BATCH_RATES = {"input": 0.20, "cached": min(0.10, 0.20), "out": 0.80}
+ONLINE_RATES = {"input": 0.40, "cached": 0.10, "out": 1.60}
+
+
+def summary_of(tmp_path: Path, run_id: str) -> dict:
+    return json.loads((tmp_path / "reports" / run_id / "summary.json").read_text())
+
+
+def test_a_normal_batch_is_stored_graded_and_priced_from_the_log(tmp_path: Path) -> None:
+    sim, log_path = start_sim(tmp_path, "{delay_s: 0.5, shuffle: true}")
+    try:
+        done = batch_run(tmp_path, runner(tmp_path, sim.base_url))
+    finally:
+        sim.stop()
+    assert done.returncode == 0, done.stderr
+    log = log_of(log_path)
+    assert len(uploads(log)) == 1 and len(creates(log)) == 1
+    assert not online_chats(log)  # nothing went online
+    lines = answered_lines(log)
+    assert len(lines) == 20  # 10 cases x 2 prompts
+    rows = stored_results(tmp_path)
+    assert len(rows) == 20 and {r["via"] for r in rows} == {"batch"}
+    # matched by custom_id: each stored answer is what the sim answered for that sample
+    by_id: dict[tuple, dict] = {}
+    for entry in lines:
+        suite, case_id, prompt, model, repeat, _ = json.loads(entry["custom_id"])
+        by_id[(case_id, prompt, repeat)] = entry
+    for row in rows:
+        entry = by_id[(row["case_id"], row["prompt"], row["repeat"])]
+        assert row["output"] == entry["response_text"]
+        assert json.loads(row["request"])["messages"] == entry["request"]["messages"]
+        assert row["passed"] == entry["correct"]
+    # the output file's order was not the input order, and still every row matched
+    output_order = [e["custom_id"] for e in lines]
+    assert len(set(output_order)) == 20
+    summary = summary_of(tmp_path, run_id_of(done.stderr))
+    want_batch = sum(cost(e["usage"], BATCH_RATES) for e in lines)
+    want_online = sum(cost(e["usage"], ONLINE_RATES) for e in lines)
+    got = sum(row["cost_usd"] for row in summary["rows"])
+    assert got == pytest.approx(want_batch, rel=1e-9)
+    assert sum(r["online_cost_usd"] for r in summary["rows"]) == pytest.approx(want_online)
+    assert summary["mode"] == "batch"
+    assert summary["batch"]["online_cost_usd"] == pytest.approx(want_online)
+    assert summary["batch"]["cost_usd"] == pytest.approx(want_batch)
+    passed = sum(e["correct"] for e in lines)
+    assert sum(r["passed"] for r in summary["rows"]) == passed
+
+
+def test_a_second_run_replays_the_cache_and_uploads_nothing(tmp_path: Path) -> None:
+    sim, log_path = start_sim(tmp_path)
+    try:
+        profile = runner(tmp_path, sim.base_url)
+        first = batch_run(tmp_path, profile)
+        second = batch_run(tmp_path, profile)
+    finally:
+        sim.stop()
+    assert first.returncode == 0 and second.returncode == 0, second.stderr
+    assert len(uploads(log_of(log_path))) == 1
+    rows = stored_results(tmp_path)
+    latest = [r for r in rows if r["run_id"] == run_id_of(second.stderr)]
+    assert len(latest) == 20 and all(r["cache_hit"] for r in latest)
+
+
+@pytest.mark.parametrize(
+    ("limit", "files"),
+    [(", batch_max_requests: 6", [6, 6, 6, 2]), (", batch_max_bytes: 2048", None)],
+)
+def test_a_run_is_split_into_files_by_the_request_and_the_size_limit(
+    tmp_path: Path, limit: str, files: list[int] | None
+) -> None:
+    sim, log_path = start_sim(tmp_path)
+    try:
+        done = batch_run(tmp_path, runner(tmp_path, sim.base_url, limit))
+    finally:
+        sim.stop()
+    assert done.returncode == 0, done.stderr
+    log = log_of(log_path)
+    sent = uploads(log)
+    if files is not None:
+        assert [e["lines"] for e in sent] == files
+    else:
+        assert len(sent) > 1 and all(e["bytes"] <= 2048 for e in sent)
+        assert sum(e["lines"] for e in sent) == 20
+    assert len(creates(log)) == len(sent)
+    assert len(answered_lines(log)) == 20
+    assert len(stored_results(tmp_path)) == 20
+
+
+def test_failed_lines_are_retried_as_a_new_batch(tmp_path: Path) -> None:
+    sim, log_path = start_sim(tmp_path, "{fail_rate: 0.4, fail_times: 1, fail_status: 500}")
+    try:
+        done = batch_run(tmp_path, runner(tmp_path, sim.base_url))
+    finally:
+        sim.stop()
+    assert done.returncode == 0, done.stderr
+    log = log_of(log_path)
+    lines = answered_lines(log)
+    first, second = (e["batch_id"] for e in creates(log))
+    failed_first = {e["custom_id"] for e in lines if e["batch_id"] == first and e["status"] != 200}
+    assert failed_first  # the sim failed some lines of the first batch
+    retried = {e["custom_id"] for e in lines if e["batch_id"] == second}
+    assert retried == failed_first  # exactly the failed ones, once more
+    assert [e["lines"] for e in uploads(log)] == [20, len(failed_first)]
+    rows = stored_results(tmp_path)
+    assert len(rows) == 20 and all(r["error"] is None for r in rows)
+
+
+def test_an_expired_batch_is_finished_online_with_fallback_online(tmp_path: Path) -> None:
+    sim, log_path = start_sim(tmp_path, "{expire: true, expire_completed: 0.5}")
+    try:
+        done = batch_run(tmp_path, runner(tmp_path, sim.base_url), "--fallback", "online")
+    finally:
+        sim.stop()
+    assert done.returncode == 0, done.stderr
+    log = log_of(log_path)
+    in_batch = {tuple(json.loads(e["custom_id"])[1:3]) for e in answered_lines(log)}
+    online = online_chats(log)
+    assert len(in_batch) == 10 and len(online) == 10
+    rows = stored_results(tmp_path)
+    assert len(rows) == 20 and all(r["error"] is None for r in rows)
+    via = {(r["case_id"], r["prompt"]): r["via"] for r in rows}
+    assert {k for k, v in via.items() if v == "batch"} == in_batch
+    summary = summary_of(tmp_path, run_id_of(done.stderr))
+    want = sum(cost(e["usage"], BATCH_RATES) for e in answered_lines(log)) + sum(
+        cost(e["usage"], ONLINE_RATES) for e in online
+    )
+    assert sum(r["cost_usd"] for r in summary["rows"]) == pytest.approx(want)
+
+
+def test_sigkill_while_polling_then_resume_uploads_nothing_twice(tmp_path: Path) -> None:
+    sim, log_path = start_sim(tmp_path, "{delay_s: 4}")
+    try:
+        profile = runner(tmp_path, sim.base_url, ", batch_max_requests: 8")
+        import os
+
+        env = {**os.environ, "EVALS_HOME": str(tmp_path / ".evals")}
+        args = [sys.executable, "-m", "evals", "run", str(QUICKSTART), "-r", str(profile)]
+        proc = subprocess.Popen(
+            [*args, "--mode", "batch", "--poll-max", "0.2"],
+            cwd=tmp_path,
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            polled = [e for e in log_of(log_path) if e["path"].startswith("/v1/batches/")]
+            if len(polled) >= 3:
+                break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        _, stderr = proc.communicate(timeout=30)
+        run_id = run_id_of(stderr)
+        states = store_query(tmp_path, "SELECT state, batch_id FROM batches ORDER BY batch_no")
+        assert [s["state"] for s in states] == ["submitted"] * 3
+        assert not stored_results(tmp_path)  # killed before any answer came back
+        waiting = evals_cli(tmp_path, "runs")
+        assert "WAITING" in waiting.stdout and "3 waiting" in waiting.stdout
+        resumed = evals_cli(tmp_path, "run", "--resume", run_id, "--poll-max", "0.2")
+    finally:
+        sim.stop()
+    assert resumed.returncode == 0, resumed.stderr
+    log = log_of(log_path)
+    assert [e["lines"] for e in uploads(log)] == [8, 8, 4]  # each file uploaded once
+    assert len(creates(log)) == 3  # each batch created once
+    assert len(answered_lines(log)) == 20
+    assert len(stored_results(tmp_path)) == 20
+
+
+def test_detach_then_resume(tmp_path: Path) -> None:
+    sim, log_path = start_sim(tmp_path, "{delay_s: 0.3}")
+    try:
+        profile = runner(tmp_path, sim.base_url)
+        detached = batch_run(tmp_path, profile, "--detach")
+        run_id = run_id_of(detached.stderr)
+        assert detached.returncode == 0, detached.stderr
+        assert "--resume" in detached.stderr
+        runs = json.loads(evals_cli(tmp_path, "runs", "--json").stdout)
+        assert runs[0]["mode"] == "batch" and runs[0]["batches_waiting"] == 1
+        time.sleep(0.4)
+        resumed = evals_cli(tmp_path, "run", "--resume", run_id)
+    finally:
+        sim.stop()
+    assert resumed.returncode == 0, resumed.stderr
+    assert len(uploads(log_of(log_path))) == 1
+    assert json.loads(evals_cli(tmp_path, "runs", "--json").stdout)[0]["complete"]
