@@ -26,7 +26,8 @@ BATCH = {"batch_input": 0.20, "batch_output": 0.80}
 def start_sim(tmp_path: Path, batch: str = "{}", name: str = "sim"):
     config = write(
         tmp_path / f"{name}.yaml",
-        f"models:\n  sim-good: {{accuracy: 0.7, cache: true}}\nbatch: {batch}\n",
+        "models:\n  sim-good: {accuracy: 0.7, cache: true}\n  judge: {accuracy: 1.0}\n"
+        f"batch: {batch}\n",
     )
     log = tmp_path / f"{name}.jsonl"
     return start_in_thread(config_path=str(config), log_path=str(log)), log
@@ -280,3 +281,127 @@ def test_detach_then_resume(tmp_path: Path) -> None:
     assert resumed.returncode == 0, resumed.stderr
     assert len(uploads(log_of(log_path))) == 1
     assert json.loads(evals_cli(tmp_path, "runs", "--json").stdout)[0]["complete"]
+
+
+RUBRIC_SUITE = """\
+name: rubric
+prompt: "Repeat: {{ text }}"
+cases:
+  - {id: a, vars: {text: hello there world}, expect: hello there world}
+  - {id: b, vars: {text: one two three}, expect: one two three}
+  - {id: c, vars: {text: red green blue}, expect: red green blue}
+graders: [{type: llm_rubric, rubric: "says the words back"}]
+"""
+JUDGE_RATES = {"input": 1.0, "cached": 1.0, "out": 2.0}  # batch: half of 2.0 / 4.0
+
+
+def test_judge_calls_go_as_a_second_batch(tmp_path: Path) -> None:
+    sim, log_path = start_sim(tmp_path)
+    suite = write(tmp_path / "rubric.yaml", RUBRIC_SUITE)
+    profile = write(
+        tmp_path / "runner.yaml",
+        "endpoints:\n"
+        f'  sim: {{base_url: "{sim.base_url}", max_concurrency: 4, timeout_s: 10}}\n'
+        "models:\n  - {id: sim-good, endpoint: sim}\n"
+        "judge: {id: judge, endpoint: sim}\n"
+        "pricing:\n"
+        f"  sim-good: {json.dumps({**ONLINE, **BATCH})}\n"
+        "  judge: {input: 2.0, output: 4.0, batch_input: 1.0, batch_output: 2.0}\n",
+    )
+    try:
+        args = ["run", str(suite), "-r", str(profile), "--poll-max", "0.2"]
+        done = evals_cli(tmp_path, *args, "--mode", "batch", "--judge-mode", "batch")
+        online_home = tmp_path / "online"
+        online_home.mkdir()
+        online = evals_cli(online_home, *args)
+    finally:
+        sim.stop()
+    assert done.returncode == 0, done.stderr
+    log = log_of(log_path)
+    sample_batch, judge_batch = creates(log)[:2]
+    judged = [e for e in answered_lines(log) if e["batch_id"] == judge_batch["batch_id"]]
+    assert len(judged) == 3 and {e["model"] for e in judged} == {"judge"}
+    run_id = run_id_of(done.stderr)
+    online_calls = [e for e in log if e.get("model") == "judge" and e.get("via") != "batch"]
+    assert len(online_calls) == 3  # the online run's three; the batch run called none online
+    rows = {r["case_id"]: r for r in stored_results(tmp_path) if r["run_id"] == run_id}
+    online_rows = {r["case_id"]: r for r in stored_results(online_home)}
+    assert all(r["error"] is None for r in rows.values())
+    assert {k: r["passed"] for k, r in rows.items()} == {
+        k: r["passed"] for k, r in online_rows.items()
+    }
+    grader_cost = sum(r["grader_cost_usd"] for r in rows.values())
+    assert grader_cost == pytest.approx(sum(cost(e["usage"], JUDGE_RATES) for e in judged))
+
+
+def run_batch_over_http(source: Path, target: Path, base_url: str) -> list[dict]:
+    """What `vllm run-batch -i SOURCE -o TARGET` does, against any OpenAI-compatible server:
+    each line's body POSTed to its url; output lines written in reverse order."""
+    import httpx2
+
+    rows = []
+    for number, line in enumerate(read_jsonl(source)):
+        reply = httpx2.post(base_url + line["url"].removeprefix("/v1"), json=line["body"])
+        rows.append(
+            {
+                "id": f"vllm-{number}",
+                "custom_id": line["custom_id"],
+                "response": {"status_code": reply.status_code, "body": reply.json()},
+                "error": None,
+            }
+        )
+    target.write_text("".join(json.dumps(row) + "\n" for row in reversed(rows)))
+    return rows
+
+
+def test_batch_files_are_written_then_ingested(tmp_path: Path) -> None:
+    sim, log_path = start_sim(tmp_path)
+    try:
+        profile = runner(tmp_path, sim.base_url)
+        args = ["run", str(QUICKSTART), "-r", str(profile), "--mode", "batch-file"]
+        written = evals_cli(tmp_path, *args, "--out", "files")
+        assert written.returncode == 0, written.stderr
+        run_id = run_id_of(written.stderr)
+        source = tmp_path / "files" / "sim-good.jsonl"
+        assert f"vllm run-batch -i files/sim-good.jsonl" in written.stderr
+        assert len(read_jsonl(source)) == 20 and not stored_results(tmp_path)
+        assert "WAITING" in evals_cli(tmp_path, "runs").stdout
+        rows = run_batch_over_http(source, tmp_path / "out.jsonl", sim.base_url)
+    finally:
+        sim.stop()
+    first, rest = tmp_path / "first.jsonl", tmp_path / "rest.jsonl"
+    lines = (tmp_path / "out.jsonl").read_text().splitlines(keepends=True)
+    first.write_text("".join(lines[:12]))
+    rest.write_text("".join(lines[12:]))
+    partial = evals_cli(tmp_path, "ingest", run_id, str(first))
+    assert partial.returncode == 3 and "8 requests have no answer" in partial.stderr
+    done = evals_cli(tmp_path, "ingest", run_id, str(rest), str(first))
+    assert done.returncode == 0, done.stderr
+    stored = stored_results(tmp_path)
+    assert len(stored) == 20 and {r["via"] for r in stored} == {"file"}
+    answers = {r["custom_id"]: r["response"]["body"] for r in rows}
+    for row in stored:
+        key = [row["suite"], row["case_id"], row["prompt"], row["model"], row["repeat"]]
+        body = next(b for cid, b in answers.items() if json.loads(cid)[:5] == key)
+        assert row["output"] == body["choices"][0]["message"]["content"]
+    chats = [e for e in log_of(log_path) if e["path"] == "/v1/chat/completions"]
+    summary = summary_of(tmp_path, run_id)
+    assert summary["complete"] and summary["mode"] == "batch-file"
+    want = sum(cost(e["usage"], BATCH_RATES) for e in chats)
+    assert sum(r["cost_usd"] for r in summary["rows"]) == pytest.approx(want)
+
+
+def test_ingest_rejects_a_file_that_is_not_batch_output(tmp_path: Path) -> None:
+    sim, _ = start_sim(tmp_path)
+    try:
+        profile = runner(tmp_path, sim.base_url)
+        args = ["run", str(QUICKSTART), "-r", str(profile), "--mode", "batch-file"]
+        run_id = run_id_of(evals_cli(tmp_path, *args, "--out", "files").stderr)
+    finally:
+        sim.stop()
+    bad = write(tmp_path / "bad.jsonl", '{"custom_id": "x", "response": null}\nnot json\n')
+    done = evals_cli(tmp_path, "ingest", run_id, str(bad))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert f"{bad}:2:" in done.stderr
+    missing = evals_cli(tmp_path, "ingest", "nope", str(bad))
+    assert missing.returncode == 2 and "no run 'nope'" in missing.stderr

@@ -209,7 +209,8 @@ def run_command(options: RunOptions) -> int:
     if result.already_complete:
         print(f"run {result.run_id} is already complete: nothing to resume", file=sys.stderr)
         return EXIT_OK
-    print_summary(result.summary, sys.stdout)
+    if result.summary["rows"] or result.stop_reason != "batch-waiting":
+        print_summary(result.summary, sys.stdout)
     print(f"report: {result.report_dir / 'index.html'}", file=sys.stderr)
     if result.stop_reason == "batch-waiting":
         _explain_waiting(result.run_id, result.prepared, options)
@@ -260,9 +261,8 @@ def _explain_waiting(run_id: str, prepared: Prepared, options: RunOptions) -> No
     """A batch run that is waiting for its answers: how to get them."""
     if options.mode == "batch-file":
         print(
-            f"run {run_id} waits for its answers: run each file with `vllm run-batch -i FILE "
-            f"-o OUTPUT --model MODEL` (or any OpenAI batch runner), then "
-            f"`evals ingest {run_id} OUTPUT...`",
+            f"run {run_id} waits for its answers: run each file as above (or with any runner "
+            f"of the OpenAI batch format), then `evals ingest {run_id} OUTPUT...`",
             file=sys.stderr,
         )
         return

@@ -13,6 +13,7 @@ _STOPPED = {
     "budget": "incomplete: stopped by the --max-cost budget",
     "interrupted": "incomplete: interrupted",
     "failed": "incomplete: no request succeeded",
+    "batch-waiting": "waiting for its batches (`evals run --resume` or `evals ingest`)",
 }
 
 
@@ -102,4 +103,25 @@ def header_view(summary: Mapping[str, Any], fmt_usd: Callable[[Any], str | None]
         "grader_cost": fmt_usd(_total(rows, "grader_cost_usd")),
         "state": state_text(summary),
         "errors": f"{errors:,} error{'s' if errors != 1 else ''}" if errors else None,
+        "batch": _batch_text(summary, fmt_usd),
     }
+
+
+def _batch_text(
+    summary: Mapping[str, Any], fmt_usd: Callable[[Any], str | None]
+) -> dict[str, Any] | None:
+    """A batch run: how it was sent, and its cost beside the same answers bought online."""
+    batch = summary.get("batch")
+    if not isinstance(batch, Mapping):
+        return None
+    how = "Batch API" if summary.get("mode") == "batch" else "batch files (evals ingest)"
+    count = int(_num(batch.get("batches")) or 0)
+    waiting = int(_num(batch.get("waiting")) or 0)
+    sent = f"{how}, {count:,} batch{'es' if count != 1 else ''}"
+    if waiting:
+        sent += f", {waiting:,} still waiting"
+    cost, online = _num(batch.get("cost_usd")), _num(batch.get("online_cost_usd"))
+    saved = None
+    if cost is not None and online:
+        saved = f"{1 - cost / online:.0%} less than online"
+    return {"sent": sent, "online": fmt_usd(online), "saved": saved}

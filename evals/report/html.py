@@ -152,6 +152,7 @@ def _row_view(row: Mapping[str, Any]) -> dict[str, Any]:
         "reasoning_tokens": fmt_int(row.get("reasoning_tokens")),
         "cost": fmt_usd(cost),
         "grader_cost": fmt_usd(row.get("grader_cost_usd")),
+        "online_cost": fmt_usd(row.get("online_cost_usd")) if row.get("batch_samples") else None,
         "cost_per_1k": fmt_usd(per_case * 1000 if per_case is not None else None),
         "spend": fmt_usd(row.get("spend_usd")),
         "retrieval": _retrieval_text(row),

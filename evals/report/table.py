@@ -104,9 +104,28 @@ def print_summary(summary: Summary | Mapping[str, Any], file: TextIO) -> None:
                 markup=True,
                 highlight=False,
             )
+    line = batch_line(summary)
+    if line:
+        console.print(line, markup=False, highlight=False)
     _print_decisions(console, summary, escape)
     for warning in summary.get("warnings", []):
         console.print(f"[yellow]warning:[/yellow] {escape(warning)}", markup=True, highlight=False)
+
+
+def batch_line(summary: Mapping[str, Any]) -> str | None:
+    """A batch run's cost beside what the same answers would have cost online."""
+    batch = summary.get("batch")
+    if not batch:
+        return None
+    answered = sum(row.get("batch_samples") or 0 for row in summary["rows"])
+    text = f"{summary.get('mode')}: {answered:,} answers from {batch['batches']} batch(es)"
+    if batch.get("waiting"):
+        text += f", {batch['waiting']} still waiting"
+    cost, online = batch.get("cost_usd"), batch.get("online_cost_usd")
+    if cost is not None and online is not None:
+        saved = f", {1 - cost / online:.0%} less" if online > 0 else ""
+        text += f"; cost {_cost(cost)}, online it would have cost {_cost(online)}{saved}"
+    return text
 
 
 def _print_decisions(console: Any, summary: Mapping[str, Any], escape: Any) -> None:

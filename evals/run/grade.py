@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from evals.store import ResultStore
 
 UNGRADED = ("not graded yet: the run stopped while grading; resume it", "ungraded")
+JUDGE_PENDING = ("not graded yet: its judge call waits in a batch; resume the run", "ungraded")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +93,8 @@ async def grade_answer(
     overall = combine(results, weights, case.threshold)
     cost = meter.total if meter is not None else 0.0
     text = json.dumps(grades, ensure_ascii=False, default=str)
+    if meter is not None and meter.deferred:
+        return Verdict(None, None, text, *JUDGE_PENDING, cost)
     if overall.error:
         return Verdict(None, None, text, f"grader error: {overall.reason}", "grader", cost)
     return Verdict(overall.passed, overall.score, text, None, None, cost, overall.brier)
@@ -132,11 +135,16 @@ def save_verdict(
 
 
 async def regrade(
-    store: ResultStore, run_id: str, suites: Sequence[Suite], services: GraderServices | None
+    store: ResultStore,
+    run_id: str,
+    suites: Sequence[Suite],
+    services: GraderServices | None,
+    only_ungraded: bool = False,
 ) -> int:
     """Grade a run's stored answers again with the suites' current graders; no model call.
 
-    Returns how many samples were re-graded (those of suites given, with an answer).
+    Returns how many samples were re-graded (those of suites given, with an answer; with
+    `only_ungraded`, those still waiting for a verdict, e.g. for a judge batch).
     """
     by_name = {suite.name: suite for suite in suites}
     cases: dict[tuple[str, str], Case] = {}
@@ -144,7 +152,11 @@ async def regrade(
         for case in suite.cases():
             cases[(suite.name, case.id)] = case
     count = 0
-    for row in list(store.answered_results(run_id)):
+    if only_ungraded:
+        rows = [row for row in store.results(run_id) if row.error_class == "ungraded"]
+    else:
+        rows = list(store.answered_results(run_id))
+    for row in rows:
         suite = by_name.get(row.suite)
         case = cases.get((row.suite, row.case_id))
         if suite is None or case is None or suite.kind == "embeddings":

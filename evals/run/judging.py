@@ -7,6 +7,7 @@ their cost is booked to the result as grader cost, never as the model's cost.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,7 @@ class CostMeter:
     """Grader cost of one result; unknown (None) once any call had no known price."""
 
     total: float | None = 0.0
+    deferred: bool = False  # a judge call went into a batch: the verdict waits for it
 
     def add(self, cost: float | None) -> None:
         self.total = None if cost is None or self.total is None else self.total + cost
@@ -51,6 +53,9 @@ class GraderServices:
         self.judge_model = judge
         self.embedder = embedder
         self.cache_keys = cache_keys
+        # `--judge-mode batch`: takes each judge request the cache cannot answer (into the
+        # judge batch); the grade then waits for the batch instead of calling online.
+        self.defer: Callable[[Request], None] | None = None
 
     async def _call(self, meter: CostMeter, request: Request) -> Response | None:
         response = await self.engine.call(request)
@@ -76,12 +81,20 @@ class GraderServices:
             cache_key=request_hash(self.cache_keys[model.endpoint], body, 0, api=kind),
             cache_write=True,
         )
+        if self.defer is not None and not self._cached(request):
+            self.defer(request)
+            meter.deferred = True
+            return JudgeReply(None, "judge call waiting in a batch")
         response = await self._call(meter, request)
         if response is None:
             return JudgeReply(None, "judge request not sent: the --max-cost budget is spent")
         if response.failure is not None:
             return JudgeReply(None, f"judge request failed: {response.error}")
         return JudgeReply(response.output)
+
+    def _cached(self, request: Request) -> bool:
+        cache = self.engine.cache
+        return bool(cache is not None and request.cache_key and cache.get(request.cache_key))
 
     async def _embed(self, meter: CostMeter, texts: list[str]) -> list[list[float]]:
         spec = self.embedder

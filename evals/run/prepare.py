@@ -131,7 +131,7 @@ def _batch_notes(
     options: RunOptions, profile: RunnerProfile, models: list[ModelSpec], prices: Any
 ) -> list[str]:
     """A batch run of a model with no known batch rate is priced at its online rate."""
-    if options.mode == "online":
+    if options.mode != "batch":
         return []
     return [
         f"no batch price known for model '{m.id}': its batch answers are priced at online "

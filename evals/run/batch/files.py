@@ -50,8 +50,8 @@ class Limits:
 class ChunkWriter:
     """Writes each group's lines to numbered files; `on_close` hears of each finished one.
 
-    `name` gives a new file's path from its group and number (`next_no`, counting across
-    groups, so files and batches share one numbering).
+    `name` gives a new file's path from its group and a number counting the files this
+    writer opened.
     """
 
     def __init__(

@@ -46,6 +46,20 @@ async def _online(ctx: BatchContext, skip: Callable[[Job], bool]) -> None:
     await ctx.engine.run(plans, ctx.collector.on_response)
 
 
+def _say_files(ctx: BatchContext, written: int, folder: Path) -> None:
+    """What was written, and the command that answers each file."""
+    ctx.say(f"wrote {written:,} requests to batch files in {folder}:")
+    api_models = {model.id: model.api_model for model in ctx.prepared.models}
+    for batch in ctx.store.batches(ctx.run_id):
+        if batch.state == "offline":
+            path = Path(batch.input_path)
+            output = path.with_name(path.stem + ".output.jsonl")
+            ctx.say(
+                f"  vllm run-batch -i {path} -o {output} --model {api_models[batch.model]}"
+                f"   ({batch.requests:,} requests)"
+            )
+
+
 def count_missing(ctx: BatchContext) -> int:
     """Batchable samples of the run still to be answered."""
     return sum(1 for _ in ctx.jobs(lambda job: not ctx.missing(job)))
@@ -60,7 +74,7 @@ async def drive(ctx: BatchContext, resumed: bool) -> None:
         skip = (lambda job: not ctx.missing(job)) if resumed else (lambda job: not batchable(job))
         built = await build(ctx, ctx.jobs(skip), 0, offline)
         if offline is not None:
-            ctx.say(f"wrote {built.written:,} requests to {built.files} file(s) in {offline}")
+            _say_files(ctx, built.written, offline)
     elif ctx.budget is not None:  # batches of an earlier session still hold their reservation
         for batch in batches:
             if batch.state != "ingested":
@@ -131,8 +145,22 @@ def run_batch_session(
 
 
 async def _session(ctx: BatchContext, live, resumed: bool) -> None:
+    services = ctx.collector.services
+    batcher = None
+    if ctx.options.mode == "batch" and ctx.options.judge_mode == "batch" and services:
+        from evals.run.batch.judges import JudgeBatcher
+
+        judged = [b.round for b in ctx.store.batches(ctx.run_id) if b.role == "judge"]
+        batcher = JudgeBatcher(ctx, max(judged, default=-1) + 1)
+        services.defer = batcher
     await drive(ctx, resumed)
     await ctx.collector.drain()
+    if batcher is not None and ctx.stop_reason is None:
+        from evals.run.batch.judges import judge_rounds
+
+        await judge_rounds(ctx, services, batcher)
+    if services is not None:
+        services.defer = None
     for work in live.retrieval(resumed):
         await work()
 

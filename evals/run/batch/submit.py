@@ -9,7 +9,7 @@ file uploaded is never uploaded again, a batch created is re-attached, not re-cr
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,56 +40,56 @@ class Built:
     files: int = 0
 
 
+def record_chunk(ctx: BatchContext, chunk: Chunk, role: str, round_no: int, state: str) -> None:
+    """Store a finished batch file under the run's next batch number, before any upload."""
+    number = max((b.batch_no for b in ctx.store.batches(ctx.run_id)), default=0) + 1
+    ctx.store.add_batch(
+        BatchState(
+            run_id=ctx.run_id,
+            batch_no=number,
+            role=role,
+            endpoint=chunk.group.endpoint,
+            model=chunk.group.model,
+            url=chunk.group.url,
+            input_path=str(chunk.path),
+            requests=chunk.requests,
+            bytes=chunk.bytes,
+            round=round_no,
+            state=state,
+            reserved_usd=chunk.reserved_usd,
+            updated_at=_now(),
+        )
+    )
+
+
+def endpoint_limits(ctx: BatchContext) -> Callable[[Group], Limits]:
+    endpoints = ctx.prepared.profile.endpoints
+
+    def limits(group: Group) -> Limits:
+        spec = endpoints[group.endpoint]
+        return Limits(spec.batch_max_requests, spec.batch_max_bytes)
+
+    return limits
+
+
 async def build(
     ctx: BatchContext, jobs: Iterable[Job], round_no: int, offline_dir: Path | None = None
 ) -> Built:
     """Write `jobs` to batch files (cached answers are stored instead, as online)."""
-    store, run_id = ctx.store, ctx.run_id
     built = Built()
-    profile = ctx.prepared.profile
-
-    def limits(group: Group) -> Limits:
-        if offline_dir is not None:
-            return OFFLINE_LIMITS
-        spec = profile.endpoints[group.endpoint]
-        return Limits(spec.batch_max_requests, spec.batch_max_bytes)
 
     def name(group: Group, number: int) -> Path:
         if offline_dir is not None:
             suffix = f".round{round_no}" if round_no else ""
             return offline_dir / f"{slug(group.model)}{suffix}.jsonl"
-        return ctx.folder / f"b{number:04d}-{slug(group.model)}.jsonl"
+        return ctx.folder / f"r{round_no}-{number:04d}-{slug(group.model)}.jsonl"
 
     def record(chunk: Chunk) -> None:
         built.files += 1
-        store.add_batch(
-            BatchState(
-                run_id=run_id,
-                batch_no=numbers[chunk.path],
-                role="sample",
-                endpoint=chunk.group.endpoint,
-                model=chunk.group.model,
-                url=chunk.group.url,
-                input_path=str(chunk.path),
-                requests=chunk.requests,
-                bytes=chunk.bytes,
-                round=round_no,
-                state="offline" if offline_dir is not None else "written",
-                reserved_usd=chunk.reserved_usd,
-                updated_at=_now(),
-            )
-        )
+        record_chunk(ctx, chunk, "sample", round_no, "offline" if offline_dir else "written")
 
-    existing = store.batches(run_id)
-    first = max((b.batch_no for b in existing), default=0) + 1
-    numbers: dict[Path, int] = {}
-
-    def numbered(group: Group, number: int) -> Path:
-        path = name(group, number)
-        numbers[path] = number
-        return path
-
-    writer = ChunkWriter(limits, numbered, record, first)
+    limits = (lambda group: OFFLINE_LIMITS) if offline_dir is not None else endpoint_limits(ctx)
+    writer = ChunkWriter(limits, name, record)
     replay = ctx.engine.replay and ctx.engine.cache is not None
     try:
         for job in jobs:
@@ -220,8 +220,14 @@ async def _ingest(ctx: BatchContext, batch: BatchState, status: BatchStatus) -> 
         if file_id:
             target = ctx.folder / f"b{batch.batch_no:04d}-{part}.jsonl"
             paths.append(await client.download(file_id, target))
-    models = [m for m in ctx.prepared.models if m.id == batch.model]
-    counts = await ingest_files(ctx, paths, "batch", models)
+    if batch.role == "judge":
+        from evals.run.batch.judges import cache_answers
+
+        answered, failed = cache_answers(ctx, batch, paths)
+        counts = Ingested(answered=answered, failed=failed)
+    else:
+        models = [m for m in ctx.prepared.models if m.id == batch.model]
+        counts = await ingest_files(ctx, paths, "batch", models)
     if ctx.budget is not None:  # the hold is replaced by what the answers cost
         ctx.budget.settle(batch.reserved_usd, counts.spend_usd)
     note = status.errors

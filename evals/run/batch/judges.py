@@ -1,0 +1,114 @@
+"""`--judge-mode batch`: model-graded graders' judge calls sent as batches of their own.
+
+While answers are graded, a judge call the response cache cannot answer is written to a
+judge batch file (once per distinct request: its custom_id is its cache key) and the
+sample is stored as waiting for its verdict. When the judge batch ends, each answer is
+put in the response cache under its key and the waiting samples are graded again: their
+judge calls are now replayed, at the batch's price. A grader that asks a second question
+after the first answer goes round again, up to MAX_ROUNDS; the last round calls online.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from evals.engine.request import Request
+from evals.pricing import cost_usd
+from evals.run.batch.files import Chunk, ChunkWriter, Group, slug
+from evals.run.batch.lines import URLS, judge_line, read_line
+from evals.run.batch.submit import endpoint_limits, record_chunk
+
+if TYPE_CHECKING:
+    from evals.run.batch.context import BatchContext
+    from evals.store import BatchState
+
+MAX_ROUNDS = 3
+
+
+class JudgeBatcher:
+    """Collects deferred judge requests into batch files (GraderServices.defer)."""
+
+    def __init__(self, ctx: BatchContext, round_no: int):
+        self.ctx = ctx
+        self.round_no = round_no
+        self.seen: set[str] = set()
+        self.files = 0
+
+        def name(group: Group, number: int) -> Path:
+            return ctx.folder / f"judge-r{round_no}-{number:04d}-{slug(group.model)}.jsonl"
+
+        self.writer = ChunkWriter(endpoint_limits(ctx), name, self._record)
+
+    def _record(self, chunk: Chunk) -> None:
+        self.files += 1
+        record_chunk(self.ctx, chunk, "judge", self.round_no, "written")
+
+    def __call__(self, request: Request) -> None:
+        key = request.cache_key
+        if not key or key in self.seen or request.kind not in URLS:
+            return
+        self.seen.add(key)
+        judge = self.ctx.prepared.profile.judge
+        group = Group(request.endpoint, judge.id if judge else "judge", URLS[request.kind])
+        self.writer.add(group, judge_line(key, request.kind, request.body))
+
+    def close(self) -> int:
+        """Finish the files; how many requests were deferred."""
+        self.writer.close()
+        return len(self.seen)
+
+
+def cache_answers(ctx: BatchContext, batch: BatchState, paths: list[Path]) -> tuple[int, int]:
+    """Put a judge batch's answers in the response cache, priced at the judge's batch rate;
+    (answers cached, lines failed)."""
+    judge = ctx.prepared.profile.judge
+    price = ctx.batch_price(judge) if judge is not None else None
+    kind = "responses" if batch.url == URLS["responses"] else "chat"
+    cache = ctx.engine.cache
+    answered = failed = 0
+    for path in paths:
+        with path.open("rb") as handle:
+            for line in handle:
+                if not line.strip():
+                    continue
+                key, response = read_line(line, kind)
+                if response.failure is not None or cache is None:
+                    failed += 1
+                    continue
+                response.cost_usd = cost_usd(response.usage, price)
+                cache.put(key, response.cache_entry())
+                answered += 1
+    return answered, failed
+
+
+async def judge_rounds(ctx: BatchContext, services, batcher: JudgeBatcher | None) -> None:
+    """Send the deferred judge calls, wait, grade the waiting samples; repeat if needed."""
+    from evals.run.batch.submit import submit, wait
+    from evals.run.grade import regrade
+
+    round_no = batcher.round_no if batcher else 0
+    while True:
+        if batcher is not None:
+            deferred = batcher.close()
+            if deferred:
+                ctx.say(f"{deferred:,} judge calls sent as a batch")
+        await submit(ctx)
+        if ctx.options.detach and any(
+            b.state == "submitted" for b in ctx.store.batches(ctx.run_id)
+        ):
+            from evals.run.batch.session import WAITING
+
+            ctx.stop_reason = WAITING
+            return
+        await wait(ctx, ctx.options.poll_max_s)
+        round_no += 1
+        last = round_no >= MAX_ROUNDS
+        batcher = None if last else JudgeBatcher(ctx, round_no)
+        services.defer = batcher
+        graded = await regrade(ctx.store, ctx.run_id, ctx.prepared.suites, services, True)
+        if batcher is None or not batcher.seen:
+            if graded:
+                ctx.say(f"{graded:,} samples graded with the judge batch's answers")
+            services.defer = None
+            return
