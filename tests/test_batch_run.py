@@ -317,6 +317,7 @@ def test_judge_calls_go_as_a_second_batch(tmp_path: Path) -> None:
     finally:
         sim.stop()
     assert done.returncode == 0, done.stderr
+    assert online.returncode == 0, online.stderr
     log = log_of(log_path)
     sample_batch, judge_batch = creates(log)[:2]
     judged = [e for e in answered_lines(log) if e["batch_id"] == judge_batch["batch_id"]]
@@ -363,7 +364,7 @@ def test_batch_files_are_written_then_ingested(tmp_path: Path) -> None:
         assert written.returncode == 0, written.stderr
         run_id = run_id_of(written.stderr)
         source = tmp_path / "files" / "sim-good.jsonl"
-        assert f"vllm run-batch -i files/sim-good.jsonl" in written.stderr
+        assert "vllm run-batch -i files/sim-good.jsonl" in written.stderr
         assert len(read_jsonl(source)) == 20 and not stored_results(tmp_path)
         assert "WAITING" in evals_cli(tmp_path, "runs").stdout
         rows = run_batch_over_http(source, tmp_path / "out.jsonl", sim.base_url)
