@@ -406,3 +406,26 @@ def test_ingest_rejects_a_file_that_is_not_batch_output(tmp_path: Path) -> None:
     assert f"{bad}:2:" in done.stderr
     missing = evals_cli(tmp_path, "ingest", "nope", str(bad))
     assert missing.returncode == 2 and "no run 'nope'" in missing.stderr
+
+
+def test_max_cost_holds_at_batch_rates_and_the_rest_waits_for_a_resume(tmp_path: Path) -> None:
+    sim, log_path = start_sim(tmp_path)
+    try:
+        profile = runner(tmp_path, sim.base_url)
+        capped = batch_run(tmp_path, profile, "--max-cost", "0.0001")
+        run_id = run_id_of(capped.stderr)
+        sent_first = len(answered_lines(log_of(log_path)))
+        resumed = evals_cli(
+            tmp_path, "run", "--resume", run_id, "--max-cost", "1", "--poll-max", "0.2"
+        )
+    finally:
+        sim.stop()
+    assert capped.returncode == 3 and "--max-cost" in capped.stderr
+    assert 0 < sent_first < 20
+    first_upload = uploads(log_of(log_path))[0]
+    assert first_upload["lines"] == sent_first  # only what the budget covered was sent
+    first_batch = answered_lines(log_of(log_path))[:sent_first]
+    assert sum(cost(e["usage"], BATCH_RATES) for e in first_batch) <= 0.0001
+    assert resumed.returncode == 0, resumed.stderr
+    assert [e["lines"] for e in uploads(log_of(log_path))] == [sent_first, 20 - sent_first]
+    assert len(stored_results(tmp_path)) == 20

@@ -360,3 +360,49 @@ def test_summary_of_a_run_recorded_before_prices_were_kept(tmp_path) -> None:
     assert summary["prices_as_of"] == "2025-01-01"
     assert "prices" not in summary
     assert summary["rows"] == []
+
+
+def _book(endpoint_extra: dict, pricing: dict):
+    from evals.config.runner import RunnerProfile
+    from evals.pricing import PriceBook
+
+    profile = RunnerProfile.model_validate(
+        {
+            "endpoints": {"e": {"base_url": "http://127.0.0.1:1/v1", **endpoint_extra}},
+            "models": [{"id": "m", "endpoint": "e"}, {"id": "gpt-4o-mini", "endpoint": "e"}],
+            "pricing": pricing,
+        }
+    )
+    return PriceBook(profile), {m.id: m for m in profile.models}
+
+
+def test_an_endpoints_batch_discount_fills_missing_batch_rates() -> None:
+    book, models = _book(
+        {"batch_discount": 0.25}, {"m": {"input": 2.0, "cached_input": 1.0, "output": 8.0}}
+    )
+    batch = book.batch_for_model(models["m"])
+    assert batch is not None
+    assert (batch.input, batch.output, batch.cached_input) == (1.5, 6.0, 1.0)  # 2 x .75, 8 x .75
+    usage = Usage(prompt_tokens=1_000_000, cached_tokens=400_000, completion_tokens=500_000)
+    # by hand: 600k fresh x 1.5 + 400k cached x min(1.0, 1.5) + 500k x 6.0, per 1M
+    assert cost_usd(usage, batch) == pytest.approx(0.9 + 0.4 + 3.0)
+    assert cost_usd(usage, batch) == pytest.approx(cost_usd(usage, book.for_model(models["m"]), True))
+    # the table's own batch rates win over the discount (gpt-4o-mini: 0.075 / 0.30)
+    mini = book.batch_for_model(models["gpt-4o-mini"])
+    assert (mini.input, mini.output) == (0.075, 0.30)
+    # recorded for `evals forecast --batch`: the same discounted rates
+    rates = book.rates([models["m"]])["m"]
+    assert (rates["batch_input"], rates["batch_output"]) == (1.5, 6.0)
+
+
+def test_no_batch_rate_without_a_discount() -> None:
+    book, models = _book({}, {"m": {"input": 2.0, "output": 8.0}})
+    assert book.batch_for_model(models["m"]) is None
+
+
+@pytest.mark.parametrize("bad", [0, 1, 1.5, -0.1])
+def test_a_batch_discount_is_a_share_between_0_and_1(bad: float) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        _book({"batch_discount": bad}, {})

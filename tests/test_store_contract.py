@@ -119,6 +119,65 @@ def test_runs_are_listed_newest_first(backend: ResultStore) -> None:
     assert backend.latest_run_id() == "r-b"
 
 
+def test_batch_state_is_kept_per_run(backend: ResultStore) -> None:
+    from evals.store import BatchState
+
+    start(backend)
+    start(backend, "r2")
+    assert backend.batches("r1") == []
+    first = BatchState("r1", 1, "sample", "e", "m", "/v1/chat/completions", "/f1", 3, 90)
+    second = BatchState("r1", 2, "judge", "e", "j", "/v1/chat/completions", "/f2", 1, 30, round=1)
+    backend.add_batch(second)
+    backend.add_batch(first)
+    backend.add_batch(BatchState("r2", 1, "sample", "e", "m", "/v1/responses", "/g", 5, 50))
+    backend.update_batch("r1", 1, file_id="file-1", state="uploaded", reserved_usd=0.25)
+    backend.update_batch("r1", 1, batch_id="b-1", state="submitted", status="in_progress")
+    got = backend.batches("r1")
+    assert [b.batch_no for b in got] == [1, 2]  # by number, whatever the insertion order
+    one = got[0]
+    assert (one.file_id, one.batch_id, one.state, one.status) == (
+        "file-1",
+        "b-1",
+        "submitted",
+        "in_progress",
+    )
+    assert one.reserved_usd == 0.25 and one.requests == 3 and one.bytes == 90
+    assert got[1] == second  # untouched fields come back as written
+    assert [b.url for b in backend.batches("r2")] == ["/v1/responses"]
+    with pytest.raises(KeyError):
+        backend.update_batch("r1", 1, no_such_field=1)
+
+
+def test_result_state_says_what_a_stored_sample_holds(backend: ResultStore) -> None:
+    start(backend)
+    backend.add_result(record("ok"))
+    backend.add_result(failed("down", error_class="server:500"))
+    backend.add_result(record("waiting", error="later", error_class="ungraded", passed=None))
+    backend.add_result(failed("odd", error_class=None))
+    states = {
+        case: backend.result_state("r1", "s", case, "p", "m", 0)
+        for case in ("ok", "down", "waiting", "odd", "absent")
+    }
+    assert states == {
+        "ok": "ok",
+        "down": "server:500",
+        "waiting": "ungraded",
+        "odd": "error",
+        "absent": None,
+    }
+
+
+def test_batch_columns_are_summed_per_group(backend: ResultStore) -> None:
+    start(backend)
+    backend.add_result(record("a", via="batch", cost_usd=0.5, online_cost_usd=1.0))
+    backend.add_result(record("b", via="file", cost_usd=0.25, online_cost_usd=0.5))
+    backend.add_result(record("c", cost_usd=0.125))  # online: it cost what it cost online
+    (group,) = backend.groups("r1")
+    assert group.batch_samples == 2
+    assert group.online_cost_usd == pytest.approx(1.0 + 0.5 + 0.125)
+    assert [row.via for row in backend.results("r1")] == ["batch", "file", None]
+
+
 def test_unfinished_runs_of_exactly_these_suites(backend: ResultStore) -> None:
     backend.start_run("r1", ["a", "b"], "2026-01-01T00:00:00", {})
     backend.start_run("r2", ["b", "a"], "2026-01-02T00:00:00", {})

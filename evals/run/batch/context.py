@@ -48,6 +48,7 @@ class BatchContext:
     say: Callable[[str], None] = say_to_stderr
     permanent: set[str] = field(default_factory=set)  # custom ids that failed for good
     stop_reason: str | None = None
+    budget_spent: bool = False  # --max-cost could not cover every request (they wait)
 
     def jobs(
         self, skip: Callable[[Job], bool] | None = None, models: Sequence[ModelSpec] | None = None

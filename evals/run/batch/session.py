@@ -90,6 +90,9 @@ async def drive(ctx: BatchContext, resumed: bool) -> None:
             ctx.stop_reason = WAITING
             return
         await wait(ctx, options.poll_max_s)
+        if ctx.budget_spent:
+            ctx.stop_reason = "budget"
+            return
         missing = count_missing(ctx)
         if not missing:
             return

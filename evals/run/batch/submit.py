@@ -97,8 +97,8 @@ async def build(
                 built.replayed += 1
                 continue
             reserved = _reserve(ctx, job)
-            if reserved is None:
-                ctx.stop_reason = "budget"
+            if reserved is None:  # what is written is still sent; the rest waits for a resume
+                ctx.budget_spent = True
                 break
             line = request_line(job)
             group = Group(job.model.endpoint, job.model.id, URLS[job.request.kind])
