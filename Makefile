@@ -18,6 +18,7 @@ demo: $(STAMP)
 	$(VENV)/bin/evals run suites/quickstart.yaml suites/facts.yaml -r runners/local.yaml
 	$(VENV)/bin/evals run suites/humaneval.yaml -r runners/local.yaml -m smollm2-135m -m sim-good --limit 3
 	$(VENV)/bin/evals run suites/reference/choice.yaml -r runners/local.yaml
+	$(VENV)/bin/evals run suites/quickstart.yaml -r runners/local.yaml -m sim-good --mode batch --no-cache --poll-max 1
 
 test: $(STAMP) browser
 	$(PY) -m pytest -q

@@ -141,6 +141,27 @@ def test_a_normal_batch_is_stored_graded_and_priced_from_the_log(tmp_path: Path)
     assert summary["batch"]["cost_usd"] == pytest.approx(want_batch)
     passed = sum(e["correct"] for e in lines)
     assert sum(r["passed"] for r in summary["rows"]) == passed
+    _check_report_in_a_browser(tmp_path / "reports" / summary["run_id"] / "index.html", summary)
+
+
+def _check_report_in_a_browser(page_path: Path, summary: dict) -> None:
+    """The header says how the run was sent and what it would have cost online."""
+    from selenium.webdriver.common.by import By
+
+    from evals.report.html import fmt_usd
+    from tests.browser import chromium
+
+    with chromium() as page:
+        page.get(page_path.as_uri())
+        assert [e for e in page.get_log("browser") if e["level"] == "SEVERE"] == []
+        sent = page.find_element(By.ID, "run-batch-sent").text
+        assert sent == "Batch API, 1 batch"
+        online = page.find_element(By.ID, "run-online-cost").text
+        batch = summary["batch"]
+        saved = 1 - batch["cost_usd"] / batch["online_cost_usd"]
+        assert online == f"{fmt_usd(batch['online_cost_usd'])} ({saved:.0%} less than online)"
+        cells = page.find_elements(By.CSS_SELECTOR, "td.cost .online-cost")
+        assert len(cells) == len(summary["rows"]) and all(c.is_displayed() for c in cells)
 
 
 def test_a_second_run_replays_the_cache_and_uploads_nothing(tmp_path: Path) -> None:
