@@ -60,6 +60,18 @@ def batch_run(tmp_path: Path, runner_path: Path, *args: str, **kwargs):
     )
 
 
+def batch_on_sim(tmp_path: Path, batch: str, *args: str, endpoint: str = ""):
+    """A batch run of the quickstart on a sim with these `batch:` settings: (the finished
+    process, the sim's request log)."""
+    sim, log_path = start_sim(tmp_path, batch)
+    try:
+        done = batch_run(tmp_path, runner(tmp_path, sim.base_url, endpoint), *args)
+    finally:
+        sim.stop()
+    assert done.returncode == 0, done.stderr
+    return done, log_of(log_path)
+
+
 def run_id_of(stderr: str) -> str:
     return stderr.split("run: ", 1)[1].split()[0]
 
@@ -104,13 +116,7 @@ def summary_of(tmp_path: Path, run_id: str) -> dict:
 
 
 def test_a_normal_batch_is_stored_graded_and_priced_from_the_log(tmp_path: Path) -> None:
-    sim, log_path = start_sim(tmp_path, "{delay_s: 0.5, shuffle: true}")
-    try:
-        done = batch_run(tmp_path, runner(tmp_path, sim.base_url))
-    finally:
-        sim.stop()
-    assert done.returncode == 0, done.stderr
-    log = log_of(log_path)
+    done, log = batch_on_sim(tmp_path, "{delay_s: 0.5, shuffle: true}")
     assert len(uploads(log)) == 1 and len(creates(log)) == 1
     assert not online_chats(log)  # nothing went online
     lines = answered_lines(log)
@@ -186,13 +192,7 @@ def test_a_second_run_replays_the_cache_and_uploads_nothing(tmp_path: Path) -> N
 def test_a_run_is_split_into_files_by_the_request_and_the_size_limit(
     tmp_path: Path, limit: str, files: list[int] | None
 ) -> None:
-    sim, log_path = start_sim(tmp_path)
-    try:
-        done = batch_run(tmp_path, runner(tmp_path, sim.base_url, limit))
-    finally:
-        sim.stop()
-    assert done.returncode == 0, done.stderr
-    log = log_of(log_path)
+    _, log = batch_on_sim(tmp_path, "{}", endpoint=limit)
     sent = uploads(log)
     if files is not None:
         assert [e["lines"] for e in sent] == files
@@ -205,13 +205,7 @@ def test_a_run_is_split_into_files_by_the_request_and_the_size_limit(
 
 
 def test_failed_lines_are_retried_as_a_new_batch(tmp_path: Path) -> None:
-    sim, log_path = start_sim(tmp_path, "{fail_rate: 0.4, fail_times: 1, fail_status: 500}")
-    try:
-        done = batch_run(tmp_path, runner(tmp_path, sim.base_url))
-    finally:
-        sim.stop()
-    assert done.returncode == 0, done.stderr
-    log = log_of(log_path)
+    _, log = batch_on_sim(tmp_path, "{fail_rate: 0.4, fail_times: 1, fail_status: 500}")
     lines = answered_lines(log)
     first, second = (e["batch_id"] for e in creates(log))
     failed_first = {e["custom_id"] for e in lines if e["batch_id"] == first and e["status"] != 200}
@@ -224,13 +218,8 @@ def test_failed_lines_are_retried_as_a_new_batch(tmp_path: Path) -> None:
 
 
 def test_an_expired_batch_is_finished_online_with_fallback_online(tmp_path: Path) -> None:
-    sim, log_path = start_sim(tmp_path, "{expire: true, expire_completed: 0.5}")
-    try:
-        done = batch_run(tmp_path, runner(tmp_path, sim.base_url), "--fallback", "online")
-    finally:
-        sim.stop()
-    assert done.returncode == 0, done.stderr
-    log = log_of(log_path)
+    batch = "{expire: true, expire_completed: 0.5}"
+    done, log = batch_on_sim(tmp_path, batch, "--fallback", "online")
     in_batch = {tuple(json.loads(e["custom_id"])[1:3]) for e in answered_lines(log)}
     online = online_chats(log)
     assert len(in_batch) == 10 and len(online) == 10
@@ -450,3 +439,12 @@ def test_max_cost_holds_at_batch_rates_and_the_rest_waits_for_a_resume(tmp_path:
     assert resumed.returncode == 0, resumed.stderr
     assert [e["lines"] for e in uploads(log_of(log_path))] == [sent_first, 20 - sent_first]
     assert len(stored_results(tmp_path)) == 20
+
+
+def test_batch_only_flags_need_batch_mode(tmp_path: Path) -> None:
+    profile = runner(tmp_path, "http://127.0.0.1:9/v1")
+    for flags in (["--detach"], ["--fallback", "online"], ["--judge-mode", "batch"]):
+        done = evals_cli(tmp_path, "run", str(QUICKSTART), "-r", str(profile), *flags)
+        assert done.returncode == 2 and "only apply with --mode batch" in done.stderr
+    no_out = evals_cli(tmp_path, "run", str(QUICKSTART), "-r", str(profile), "--mode", "batch-file")
+    assert no_out.returncode == 2 and "--out DIR" in no_out.stderr

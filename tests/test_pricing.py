@@ -386,7 +386,9 @@ def test_an_endpoints_batch_discount_fills_missing_batch_rates() -> None:
     usage = Usage(prompt_tokens=1_000_000, cached_tokens=400_000, completion_tokens=500_000)
     # by hand: 600k fresh x 1.5 + 400k cached x min(1.0, 1.5) + 500k x 6.0, per 1M
     assert cost_usd(usage, batch) == pytest.approx(0.9 + 0.4 + 3.0)
-    assert cost_usd(usage, batch) == pytest.approx(cost_usd(usage, book.for_model(models["m"]), True))
+    assert cost_usd(usage, batch) == pytest.approx(
+        cost_usd(usage, book.for_model(models["m"]), True)
+    )
     # the table's own batch rates win over the discount (gpt-4o-mini: 0.075 / 0.30)
     mini = book.batch_for_model(models["gpt-4o-mini"])
     assert (mini.input, mini.output) == (0.075, 0.30)

@@ -143,6 +143,17 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
         raise InputError("name at least one SUITE file (or --resume RUN_ID)")
     if args.mode == "batch-file" and not args.out and not args.resume:
         raise InputError("--mode batch-file writes its files to a folder: give --out DIR")
+    batch_only = [
+        flag
+        for flag, given in (
+            ("--detach", args.detach),
+            ("--fallback online", args.fallback != "batch"),
+            ("--judge-mode batch", args.judge_mode != "online"),
+        )
+        if given
+    ]
+    if batch_only and args.mode != "batch" and not args.resume:
+        raise InputError(f"{', '.join(batch_only)} only apply with --mode batch")
     if args.poll_max <= 0:
         raise InputError("--poll-max is a number of seconds above 0")
     if not args.resume and not args.runner.exists():

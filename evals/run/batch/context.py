@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from evals.pricing import Price, cost_usd
 from evals.run.batch.lines import batchable, custom_id
@@ -24,8 +24,15 @@ if TYPE_CHECKING:
     from evals.run.prepare import Prepared
     from evals.store import ResultStore
 
+WAITING = "batch-waiting"  # stop reason of a run whose batches are still at the provider
 ANSWERED = frozenset({"ok", "grader", "ungraded"})
 """Result states that hold an answer: never sent again (an ungraded one awaits its judge)."""
+
+
+def batch_folder(run_id: str) -> Path:
+    from evals.store.sqlite import default_home
+
+    return default_home() / "batches" / run_id
 
 
 def say_to_stderr(text: str) -> None:
@@ -49,6 +56,23 @@ class BatchContext:
     permanent: set[str] = field(default_factory=set)  # custom ids that failed for good
     stop_reason: str | None = None
     budget_spent: bool = False  # --max-cost could not cover every request (they wait)
+
+    @classmethod
+    def of(cls, live: Any, options: RunOptions, budget: Budget | None) -> BatchContext:
+        """The context of a run opened with evals.run.session.open_run."""
+        return cls(
+            live.store,
+            live.run_id,
+            live.prepared,
+            options,
+            live.prices,
+            budget,
+            live.collector,
+            live.engine,
+            live.endpoints,
+            live.cache_keys,
+            batch_folder(live.run_id),
+        )
 
     def jobs(
         self, skip: Callable[[Job], bool] | None = None, models: Sequence[ModelSpec] | None = None

@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from evals.errors import InputError
-from evals.run.batch.lines import batchable, custom_id, read_line
+from evals.pricing import cost_usd
+from evals.run.batch.lines import URLS, batchable, custom_id, read_line
 
 if TYPE_CHECKING:
     from evals.config.runner import ModelSpec
     from evals.run.batch.context import BatchContext
+    from evals.store import BatchState
 
 
 @dataclass
@@ -76,11 +78,14 @@ async def ingest_files(
     counts = Ingested()
     with ExitStack() as stack:
         handles = [stack.enter_context(path.open("rb")) for path in paths]
-        skip = (lambda job: not batchable(job) or ctx.answered(job)) if index else None
-        for job in ctx.jobs(skip, models) if index else ():
-            where = index.pop(custom_id(job), None)
-            if where is None:
+        for job in ctx.jobs(None, models) if index else ():
+            if not batchable(job):
                 continue
+            cid = custom_id(job)
+            where = index.get(cid)
+            if where is None or ctx.answered(job):  # the store is asked only for lines found
+                continue
+            del index[cid]
             handle = handles[where[0]]
             handle.seek(where[1])
             _, response = read_line(handle.readline(), job.request.kind, _kind(ctx, job))
@@ -89,7 +94,7 @@ async def ingest_files(
             else:
                 counts.failed += 1
                 if not response.failure.retryable:
-                    ctx.permanent.add(custom_id(job))
+                    ctx.permanent.add(cid)
             await ctx.deliver(job, response, via)
             counts.spend_usd += response.spend_usd or 0.0
     counts.unmatched = len(index)
@@ -99,3 +104,26 @@ async def ingest_files(
 def _kind(ctx: BatchContext, job) -> str | None:
     endpoint = ctx.prepared.profile.endpoints.get(job.model.endpoint)
     return None if endpoint is None else endpoint.kind
+
+
+def cache_answers(ctx: BatchContext, batch: BatchState, paths: list[Path]) -> tuple[int, int]:
+    """Put a judge batch's answers in the response cache, priced at the judge's batch rate;
+    (answers cached, lines failed)."""
+    judge = ctx.prepared.profile.judge
+    price = ctx.batch_price(judge) if judge is not None else None
+    kind = "responses" if batch.url == URLS["responses"] else "chat"
+    cache = ctx.engine.cache
+    answered = failed = 0
+    for path in paths:
+        with path.open("rb") as handle:
+            for line in handle:
+                if not line.strip():
+                    continue
+                key, response = read_line(line, kind)
+                if response.failure is not None or cache is None:
+                    failed += 1
+                    continue
+                response.cost_usd = cost_usd(response.usage, price)
+                cache.put(key, response.cache_entry())
+                answered += 1
+    return answered, failed

@@ -14,14 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from evals.engine.request import Request
-from evals.pricing import cost_usd
+from evals.run.batch.context import WAITING
 from evals.run.batch.files import Chunk, ChunkWriter, Group, slug
-from evals.run.batch.lines import URLS, judge_line, read_line
-from evals.run.batch.submit import endpoint_limits, record_chunk
+from evals.run.batch.lines import URLS, judge_line
+from evals.run.batch.submit import endpoint_limits, record_chunk, submit, wait
 
 if TYPE_CHECKING:
     from evals.run.batch.context import BatchContext
-    from evals.store import BatchState
 
 MAX_ROUNDS = 3
 
@@ -59,32 +58,8 @@ class JudgeBatcher:
         return len(self.seen)
 
 
-def cache_answers(ctx: BatchContext, batch: BatchState, paths: list[Path]) -> tuple[int, int]:
-    """Put a judge batch's answers in the response cache, priced at the judge's batch rate;
-    (answers cached, lines failed)."""
-    judge = ctx.prepared.profile.judge
-    price = ctx.batch_price(judge) if judge is not None else None
-    kind = "responses" if batch.url == URLS["responses"] else "chat"
-    cache = ctx.engine.cache
-    answered = failed = 0
-    for path in paths:
-        with path.open("rb") as handle:
-            for line in handle:
-                if not line.strip():
-                    continue
-                key, response = read_line(line, kind)
-                if response.failure is not None or cache is None:
-                    failed += 1
-                    continue
-                response.cost_usd = cost_usd(response.usage, price)
-                cache.put(key, response.cache_entry())
-                answered += 1
-    return answered, failed
-
-
 async def judge_rounds(ctx: BatchContext, services, batcher: JudgeBatcher | None) -> None:
     """Send the deferred judge calls, wait, grade the waiting samples; repeat if needed."""
-    from evals.run.batch.submit import submit, wait
     from evals.run.grade import regrade
 
     round_no = batcher.round_no if batcher else 0
@@ -97,8 +72,6 @@ async def judge_rounds(ctx: BatchContext, services, batcher: JudgeBatcher | None
         if ctx.options.detach and any(
             b.state == "submitted" for b in ctx.store.batches(ctx.run_id)
         ):
-            from evals.run.batch.session import WAITING
-
             ctx.stop_reason = WAITING
             return
         await wait(ctx, ctx.options.poll_max_s)

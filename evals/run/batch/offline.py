@@ -26,8 +26,8 @@ class IngestOutcome:
 def ingest_run(run_id: str, paths: list[Path], store: ResultStore) -> IngestOutcome:
     from evals.pricing import PriceBook
     from evals.report.writer import REPORTS, write_report
-    from evals.run.batch.context import BatchContext
-    from evals.run.batch.session import WAITING, batch_folder, count_missing, ingest_into
+    from evals.run.batch.context import WAITING, BatchContext
+    from evals.run.batch.session import count_missing, ingest_into
     from evals.run.execute import now_iso
     from evals.run.options import RunOptions
     from evals.run.prepare import prepare, resumed_options
@@ -43,19 +43,7 @@ def ingest_run(run_id: str, paths: list[Path], store: ResultStore) -> IngestOutc
     prepared = prepare(options)
     prices = PriceBook(prepared.profile)
     with open_run(options, prepared, store, resolved, prices, None) as live:
-        ctx = BatchContext(
-            store,
-            resolved,
-            prepared,
-            options,
-            prices,
-            None,
-            live.collector,
-            live.engine,
-            live.endpoints,
-            live.cache_keys,
-            batch_folder(resolved),
-        )
+        ctx = BatchContext.of(live, options, None)
         counts = ingest_into(ctx, paths, live)
         missing = count_missing(ctx)
     if not missing:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from evals.run.batch.context import BatchContext
+from evals.run.batch.context import WAITING, BatchContext
 from evals.run.batch.ingest import Ingested, ingest_files
 from evals.run.batch.lines import batchable
 from evals.run.batch.provider import BatchAPIError
@@ -29,13 +29,6 @@ if TYPE_CHECKING:
     from evals.store import ResultStore
 
 MAX_ROUNDS = 3  # sendings of a request as a batch before the run gives up on it
-WAITING = "batch-waiting"  # stop reason of a run whose batches are still at the provider
-
-
-def batch_folder(run_id: str) -> Path:
-    from evals.store.sqlite import default_home
-
-    return default_home() / "batches" / run_id
 
 
 async def _online(ctx: BatchContext, skip: Callable[[Job], bool]) -> None:
@@ -124,19 +117,7 @@ def run_batch_session(
     from evals.run.session import SessionResult, open_run
 
     with open_run(options, prepared, store, run_id, prices, budget) as live:
-        ctx = BatchContext(
-            store,
-            run_id,
-            prepared,
-            options,
-            prices,
-            budget,
-            live.collector,
-            live.engine,
-            live.endpoints,
-            live.cache_keys,
-            batch_folder(run_id),
-        )
+        ctx = BatchContext.of(live, options, budget)
         try:
             asyncio.run(_session(ctx, live, resumed))
         except KeyboardInterrupt:

@@ -18,7 +18,7 @@ from evals.engine.budget import worst_case_usd
 from evals.engine.response import Response
 from evals.run.batch.context import BatchContext
 from evals.run.batch.files import Chunk, ChunkWriter, Group, Limits, slug
-from evals.run.batch.ingest import Ingested, ingest_files
+from evals.run.batch.ingest import Ingested, cache_answers, ingest_files
 from evals.run.batch.lines import URLS, request_line
 from evals.run.batch.provider import BatchClient, BatchStatus
 from evals.run.plan import Job
@@ -221,8 +221,6 @@ async def _ingest(ctx: BatchContext, batch: BatchState, status: BatchStatus) -> 
             target = ctx.folder / f"b{batch.batch_no:04d}-{part}.jsonl"
             paths.append(await client.download(file_id, target))
     if batch.role == "judge":
-        from evals.run.batch.judges import cache_answers
-
         answered, failed = cache_answers(ctx, batch, paths)
         counts = Ingested(answered=answered, failed=failed)
     else:
