@@ -448,3 +448,26 @@ def test_batch_only_flags_need_batch_mode(tmp_path: Path) -> None:
         assert done.returncode == 2 and "only apply with --mode batch" in done.stderr
     no_out = evals_cli(tmp_path, "run", str(QUICKSTART), "-r", str(profile), "--mode", "batch-file")
     assert no_out.returncode == 2 and "--out DIR" in no_out.stderr
+
+
+def test_conversations_with_canned_tool_results_go_online(tmp_path: Path) -> None:
+    from tests.helpers import REPO
+
+    suite = REPO / "suites" / "reference" / "tools.yaml"
+    sim, log_path = start_sim(tmp_path)
+    try:
+        profile = runner(tmp_path, sim.base_url)
+        args = ["run", str(suite), "-r", str(profile), "--mode", "batch", "--poll-max", "0.2"]
+        done = evals_cli(tmp_path, *args)
+    finally:
+        sim.stop()
+    assert done.returncode == 0, done.stderr
+    log = log_of(log_path)
+    in_batch = {json.loads(e["custom_id"])[1] for e in answered_lines(log)}
+    online = {e["request"]["messages"][-1]["content"] for e in online_chats(log)}
+    rows = {r["case_id"]: r for r in stored_results(tmp_path)}
+    assert "multi-step" not in in_batch and rows["multi-step"]["via"] is None
+    assert len(online_chats(log)) >= 2  # the question, then its canned tool result
+    assert any("Oslo" in text for text in online if isinstance(text, str))
+    assert in_batch == set(rows) - {"multi-step"}
+    assert all(rows[case]["via"] == "batch" for case in in_batch)

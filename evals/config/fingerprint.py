@@ -22,9 +22,11 @@ def suite_fingerprint(suite: Suite) -> str:
     its `file://` values name (prompts, vars of inline cases, graders)."""
     digest = hashlib.sha256()
     for label, path in _files(suite):
-        data = path.read_bytes()
-        digest.update(f"{label}\0{len(data)}\0".encode())  # framed: no two file sets collide
-        digest.update(data)
+        with path.open("rb") as handle:  # in blocks: a 1M-case file is never held whole
+            size = path.stat().st_size
+            digest.update(f"{label}\0{size}\0".encode())  # framed: no two file sets collide
+            while block := handle.read(1 << 20):
+                digest.update(block)
     return digest.hexdigest()
 
 

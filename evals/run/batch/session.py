@@ -31,6 +31,26 @@ if TYPE_CHECKING:
 MAX_ROUNDS = 3  # sendings of a request as a batch before the run gives up on it
 
 
+def _all_batchable(ctx: BatchContext) -> bool:
+    """Whether every planned sample can go in a batch, told from the suites, models and
+    cases alone (rendering the plan to find out costs a third of a 200k-request build)."""
+    from itertools import islice
+
+    from evals.run.batch.lines import URLS
+    from evals.run.kinds import kind_of, request_kind
+
+    for model in ctx.prepared.models:
+        for suite in ctx.prepared.suites:
+            if suite.kind != model.kind or not kind_of(suite).per_request:
+                continue
+            if request_kind(model, suite.kind) not in URLS:
+                return False
+            cases = islice(suite.cases(), ctx.options.limit)
+            if any(case.tool_results is not None for case in cases):
+                return False
+    return True
+
+
 async def _online(ctx: BatchContext, skip: Callable[[Job], bool]) -> None:
     """Send through the online engine the planned samples `skip` leaves in."""
     plans: dict[str, list] = {model.endpoint: [] for model in ctx.prepared.models}
@@ -72,7 +92,8 @@ async def drive(ctx: BatchContext, resumed: bool) -> None:
         for batch in batches:
             if batch.state != "ingested":
                 ctx.budget.reserve(batch.reserved_usd)
-    await _online(ctx, lambda job: batchable(job) or (resumed and ctx.answered(job)))
+    if not _all_batchable(ctx):  # tool-result conversations, transcriptions: online
+        await _online(ctx, lambda job: batchable(job) or (resumed and ctx.answered(job)))
     if offline is not None:
         ctx.stop_reason = ctx.stop_reason or WAITING
         return
