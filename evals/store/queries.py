@@ -27,29 +27,32 @@ ANSWERED = "role = 'sample' AND (error IS NULL OR error_class = 'grader')"  # a 
 _GROUPS = """
 SELECT suite, prompt, model,
        COUNT(DISTINCT CASE WHEN role = 'sample' THEN case_id END) AS cases,
-       SUM(role = 'sample') AS samples,
-       SUM(role = 'sample' AND error IS NOT NULL) AS errors,
-       SUM(role = 'sample' AND error IS NULL AND passed) AS passed,
+       SUM(CASE WHEN role = 'sample' THEN 1 ELSE 0 END) AS samples,
+       SUM(CASE WHEN role = 'sample' AND error IS NOT NULL THEN 1 ELSE 0 END) AS errors,
+       SUM(CASE WHEN role = 'sample' AND error IS NULL AND passed = 1 THEN 1 ELSE 0 END)
+           AS passed,
        AVG(CASE WHEN role = 'sample' AND error IS NULL THEN score END) AS mean_score,
        SUM(prompt_tokens) AS prompt_tokens,
        SUM(cached_tokens) AS cached_tokens,
        SUM(completion_tokens) AS completion_tokens,
        SUM(reasoning_tokens) AS reasoning_tokens,
        SUM(cost_usd) AS cost_usd,
-       SUM(error IS NULL AND cost_usd IS NULL) AS unpriced,
-       SUM(role = 'sample' AND error IS NULL AND prompt_tokens IS NULL
-           AND audio_s IS NULL) AS no_usage,
+       SUM(CASE WHEN error IS NULL AND cost_usd IS NULL THEN 1 ELSE 0 END) AS unpriced,
+       SUM(CASE WHEN role = 'sample' AND error IS NULL AND prompt_tokens IS NULL
+           AND audio_s IS NULL THEN 1 ELSE 0 END) AS no_usage,
        SUM(spend_usd) AS spend_usd,
-       SUM(role = 'sample' AND cache_hit) AS cache_hits,
-       SUM(MAX(attempts - 1, 0)) AS retries,
+       SUM(CASE WHEN role = 'sample' AND cache_hit = 1 THEN 1 ELSE 0 END) AS cache_hits,
+       SUM(CASE WHEN attempts > 1 THEN attempts - 1 ELSE 0 END) AS retries,
        SUM(backoff_s) AS backoff_s,
        SUM(grader_cost_usd) AS grader_cost_usd,
        SUM(audio_s) AS audio_s,
-       SUM(error IS NULL AND grader_cost_usd IS NULL) AS grader_unpriced,
+       SUM(CASE WHEN error IS NULL AND grader_cost_usd IS NULL THEN 1 ELSE 0 END)
+           AS grader_unpriced,
        MAX(repeat) + 1 AS repeats,
        AVG(CASE WHEN role = 'sample' AND error IS NULL THEN brier END) AS brier,
-       SUM(role = 'sample' AND error IS NULL AND brier IS NOT NULL) AS brier_samples,
-       SUM(role = 'sample' AND via IS NOT NULL) AS batch_samples,
+       SUM(CASE WHEN role = 'sample' AND error IS NULL AND brier IS NOT NULL THEN 1 ELSE 0 END)
+           AS brier_samples,
+       SUM(CASE WHEN role = 'sample' AND via IS NOT NULL THEN 1 ELSE 0 END) AS batch_samples,
        SUM(CASE WHEN via IS NOT NULL THEN online_cost_usd ELSE cost_usd END) AS online_cost_usd
 FROM results WHERE run_id = ?
 GROUP BY suite, prompt, model ORDER BY suite, prompt, model
@@ -219,9 +222,9 @@ class ReportQueries:
         )
         key = (run_id, suite, *a, *b)
         n, both, a_only, b_only, clustered, repeated = self.db.execute(
-            "SELECT COUNT(*), COALESCE(SUM(x.passed AND y.passed), 0), "
-            "COALESCE(SUM(x.passed AND NOT y.passed), 0), "
-            "COALESCE(SUM(y.passed AND NOT x.passed), 0), "
+            "SELECT COUNT(*), COALESCE(SUM(x.passed * y.passed), 0), "
+            "COALESCE(SUM(x.passed * (1 - y.passed)), 0), "
+            "COALESCE(SUM(y.passed * (1 - x.passed)), 0), "
             "COUNT(x.cluster), COALESCE(MAX(x.repeat), 0) " + join,
             key,
         ).fetchone()
@@ -263,7 +266,7 @@ class ReportQueries:
         """(n, mean, sum of squares, how many are neither 0 nor 1) of a row's scores."""
         n, mean, squares, partial = self.db.execute(
             "SELECT COUNT(score), AVG(score), SUM(score * score), "
-            "COALESCE(SUM(score NOT IN (0, 1)), 0) FROM results "
+            "COALESCE(SUM(CASE WHEN score NOT IN (0, 1) THEN 1 ELSE 0 END), 0) FROM results "
             f"WHERE {_GROUP_KEY} AND error IS NULL AND role = 'sample'",
             (run_id, suite, prompt, model),
         ).fetchone()

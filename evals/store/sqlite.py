@@ -6,16 +6,13 @@ any past report and an interrupted run keeps every result it had received.
 
 from __future__ import annotations
 
-import json
 import operator
 import os
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-from evals.store.queries import ANSWERED, ReportQueries, samples_query
-from evals.store.rows import BATCH_COLUMNS, BatchState, ResultRecord, ResultRow
+from evals.store.rows import ResultRecord
+from evals.store.sql import SqlStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -136,8 +133,6 @@ _PUT_CACHE = (
     "INSERT OR REPLACE INTO response_cache (request_hash, response, created_at) "
     "VALUES (?, ?, COALESCE(?, datetime('now')))"
 )
-_RESULT_KEY = "run_id = ? AND suite = ? AND case_id = ? AND prompt = ? AND model = ? AND repeat = ?"
-_PAGE = 500  # rows per query of `answered_results`
 
 
 def default_home() -> Path:
@@ -161,10 +156,11 @@ class SqliteResponseCache:
         self.db.execute(_PUT_CACHE, (request_hash, entry, None))
 
 
-class Store(ReportQueries):
+class Store(SqlStore):
     """One SQLite connection, used from one thread (the run's event loop).
 
-    Implements evals.store.base.ResultStore; the aggregate reads live in ReportQueries.
+    Implements evals.store.base.ResultStore; what every SQL backend shares lives in
+    SqlStore, the aggregate reads in ReportQueries.
     """
 
     def __init__(self, path: Path | None = None):
@@ -204,23 +200,6 @@ class Store(ReportQueries):
     def close(self) -> None:
         self.db.close()
 
-    def start_run(self, run_id: str, suites: list[str], started_at: str, config: dict) -> None:
-        self.db.execute(
-            "INSERT INTO runs (run_id, suites, started_at, config) VALUES (?, ?, ?, ?)",
-            (run_id, json.dumps(suites), started_at, json.dumps(config)),
-        )
-
-    def set_planned(self, run_id: str, planned: int) -> None:
-        self.db.execute("UPDATE runs SET planned = ? WHERE run_id = ?", (planned, run_id))
-
-    def finish_run(
-        self, run_id: str, finished_at: str, complete: bool, stopped_reason: str | None = None
-    ) -> None:
-        self.db.execute(
-            "UPDATE runs SET finished_at = ?, complete = ?, stopped_reason = ? WHERE run_id = ?",
-            (finished_at, int(complete), stopped_reason, run_id),
-        )
-
     def add_result(self, record: ResultRecord, cache_entry: str | None = None) -> None:
         """Insert the result (and its cache entry) in one commit: a crash loses nothing."""
         row = _result_values(record)
@@ -231,135 +210,3 @@ class Store(ReportQueries):
             self.db.execute("BEGIN")
             self.db.execute(_INSERT_RESULT, row)
             self.db.execute(_PUT_CACHE, (record.request_hash, cache_entry, record.created_at))
-
-    def set_grade(
-        self,
-        run_id: str,
-        suite: str,
-        case_id: str,
-        prompt: str,
-        model: str,
-        repeat: int,
-        *,
-        passed: bool | None,
-        score: float | None,
-        grades: str,
-        error: str | None,
-        error_class: str | None,
-        grader_cost_usd: float | None,
-        brier: float | None = None,
-    ) -> None:
-        """Replace one stored result's verdict in place (one commit)."""
-        updated = self.db.execute(
-            "UPDATE results SET passed = ?, score = ?, grades = ?, error = ?, error_class = ?, "
-            f"grader_cost_usd = ?, brier = ? WHERE {_RESULT_KEY}",
-            (passed, score, grades, error, error_class, grader_cost_usd, brier)
-            + (run_id, suite, case_id, prompt, model, repeat),
-        ).rowcount
-        if not updated:
-            raise KeyError((run_id, suite, case_id, prompt, model, repeat))
-
-    def add_batch(self, batch: BatchState) -> None:
-        values = tuple(getattr(batch, name) for name in BATCH_COLUMNS)
-        self.db.execute(
-            f"INSERT INTO batches ({', '.join(BATCH_COLUMNS)}) "
-            f"VALUES ({', '.join('?' for _ in BATCH_COLUMNS)})",
-            values,
-        )
-
-    def update_batch(self, run_id: str, batch_no: int, **changes: Any) -> None:
-        unknown = set(changes) - set(BATCH_COLUMNS)
-        if unknown:
-            raise KeyError(f"no batch field {', '.join(sorted(unknown))}")
-        assignments = ", ".join(f"{name} = ?" for name in changes)
-        self.db.execute(
-            f"UPDATE batches SET {assignments} WHERE run_id = ? AND batch_no = ?",
-            (*changes.values(), run_id, batch_no),
-        )
-
-    def batches(self, run_id: str) -> list[BatchState]:
-        rows = self.db.execute(
-            f"SELECT {', '.join(BATCH_COLUMNS)} FROM batches WHERE run_id = ? ORDER BY batch_no",
-            (run_id,),
-        ).fetchall()
-        return [BatchState(*row) for row in rows]
-
-    # kept for callers of the first API; `store.cache` is the ResponseCache
-    def has_result(
-        self, run_id: str, suite: str, case_id: str, prompt: str, model: str, repeat: int
-    ) -> bool:
-        """True when this sample already has a stored result without an error (resume)."""
-        row = self.db.execute(
-            f"SELECT 1 FROM results WHERE {_RESULT_KEY} AND error IS NULL",
-            (run_id, suite, case_id, prompt, model, repeat),
-        ).fetchone()
-        return row is not None
-
-    def result_state(
-        self, run_id: str, suite: str, case_id: str, prompt: str, model: str, repeat: int
-    ) -> str | None:
-        """None: no row; 'ok': answered and graded; else its error class ('grader',
-        'ungraded', 'server:500', ...; 'error' when it has none)."""
-        row = self.db.execute(
-            f"SELECT error, error_class FROM results WHERE {_RESULT_KEY}",
-            (run_id, suite, case_id, prompt, model, repeat),
-        ).fetchone()
-        if row is None:
-            return None
-        return "ok" if row[0] is None else (row[1] or "error")
-
-    def unfinished_runs(self, suites: list[str]) -> list[dict[str, Any]]:
-        """Incomplete runs of exactly these suites, newest first (for the resume hint)."""
-        return [
-            run
-            for run in self.runs()
-            if not run["complete"] and sorted(run["suites"]) == sorted(suites)
-        ]
-
-    def run(self, run_id: str) -> dict[str, Any] | None:
-        row = self.db.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-        return _run_dict(row) if row else None
-
-    def runs(self) -> list[dict[str, Any]]:
-        rows = self.db.execute(
-            "SELECT r.*, (SELECT COUNT(*) FROM results WHERE run_id = r.run_id) AS results "
-            "FROM runs r ORDER BY started_at DESC, run_id DESC"
-        ).fetchall()
-        return [_run_dict(row) for row in rows]
-
-    def latest_run_id(self) -> str | None:
-        row = self.db.execute(
-            "SELECT run_id FROM runs ORDER BY started_at DESC, run_id DESC LIMIT 1"
-        ).fetchone()
-        return row["run_id"] if row else None
-
-    def results(
-        self, run_id: str, problems_first: bool = False, limit: int | None = None
-    ) -> Iterator[ResultRow]:
-        """Stream a run's results in a stable order; optionally errors and failures first."""
-        for row in self.db.execute(samples_query("*", problems_first, limit), (run_id,)):
-            yield ResultRow.from_db(row)
-
-    def answered_results(self, run_id: str) -> Iterator[ResultRow]:
-        """Samples that got an answer, by id; read a page at a time, so no query is open
-        while the caller writes (`set_grade`) and memory stays flat."""
-        last = -1
-        while True:
-            page = self.db.execute(
-                f"SELECT * FROM results WHERE run_id = ? AND {ANSWERED} AND id > ? "
-                "ORDER BY id LIMIT ?",
-                (run_id, last, _PAGE),
-            ).fetchall()
-            for row in page:
-                yield ResultRow.from_db(row)
-            if len(page) < _PAGE:
-                return
-            last = page[-1]["id"]
-
-
-def _run_dict(row: sqlite3.Row) -> dict[str, Any]:
-    data = dict(row)
-    data["suites"] = json.loads(data["suites"])
-    data["config"] = json.loads(data["config"])
-    data["complete"] = bool(data["complete"])
-    return data
