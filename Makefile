@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # a portable build works everywhere (about 4 minutes, once: pip caches the wheel).
 CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 
-.PHONY: demo test lint format browser clean
+.PHONY: demo test lint format browser postgres clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(VENV)/bin/evals run suites/reference/choice.yaml -r runners/local.yaml
 	$(VENV)/bin/evals run suites/quickstart.yaml -r runners/local.yaml -m sim-good --mode batch --no-cache --poll-max 1
 
-test: $(STAMP) browser
+test: $(STAMP) browser postgres
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
@@ -38,6 +38,18 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
 	  else \
 	    echo "the report tests need chromium and chromedriver: apt-get install chromium chromium-driver"; exit 1; \
+	  fi; \
+	fi
+
+# The PostgreSQL store is tested against a real, throwaway server (tests/pg.py): Debian's
+# postgresql package provides initdb, pg_ctl and postgres under /usr/lib/postgresql/*/bin.
+postgres:
+	@if ! { command -v pg_ctl && command -v initdb; } >/dev/null 2>&1 \
+	    && ! ls /usr/lib/postgresql/*/bin/pg_ctl /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
+	  else \
+	    echo "the PostgreSQL store tests need a PostgreSQL server: apt-get install postgresql"; exit 1; \
 	  fi; \
 	fi
 

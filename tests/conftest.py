@@ -12,6 +12,7 @@ import pytest
 from openai import OpenAI
 
 from evals.sim.server import SimHandle, start_in_thread
+from tests.pg import pg_cluster, pg_url  # noqa: F401 (fixtures: a throwaway PostgreSQL)
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,8 @@
 """The behaviour every store backend must show (evals.store.base.ResultStore).
 
-Each test runs once per backend: a new backend (PostgreSQL, say) adds a name to
-BACKENDS and a branch to `_open`, and must pass everything here unchanged. The
+Each test runs once per backend (SQLite, and PostgreSQL on a throwaway server started
+by the test session: tests/pg.py); a new backend adds a name to BACKENDS and a branch
+to `_open`, and must pass everything here unchanged. The
 expected numbers are computed by hand from the rows each test writes.
 """
 
@@ -16,18 +17,20 @@ import pytest
 
 from evals.store import ResponseCache, ResultRecord, ResultRow, ResultStore, open_store
 
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "postgres"]
 
 
-def _open(name: str, tmp_path: Path) -> ResultStore:
+def _open(name: str, request: pytest.FixtureRequest, tmp_path: Path) -> ResultStore:
     if name == "sqlite":
         return open_store(tmp_path / "evals.sqlite")
+    if name == "postgres":  # a fresh database of the session's throwaway server
+        return open_store(request.getfixturevalue("pg_url"))
     raise AssertionError(name)
 
 
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ResultStore]:
-    store = _open(request.param, tmp_path)
+    store = _open(request.param, request, tmp_path)
     try:
         yield store
     finally:

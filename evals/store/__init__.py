@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from evals.store.base import ResponseCache, ResultStore
@@ -34,6 +35,13 @@ __all__ = [
 ]
 
 
-def open_store(path: Path | None = None) -> ResultStore:
-    """The store at `path` (default: `$EVALS_HOME/evals.sqlite`, `.evals/` without it)."""
-    return Store(path)
+def open_store(path: Path | str | None = None) -> ResultStore:
+    """The store at `path`: a SQLite file, or a `postgresql://` URL for a shared
+    PostgreSQL store. Without one: `$EVALS_STORE` if set, else
+    `$EVALS_HOME/evals.sqlite` (`.evals/` without it)."""
+    location = path if path is not None else os.environ.get("EVALS_STORE") or None
+    if isinstance(location, str) and location.startswith(("postgresql://", "postgres://")):
+        from evals.store.postgres import PostgresStore
+
+        return PostgresStore(location)
+    return Store(None if location is None else Path(location))

@@ -1,4 +1,4 @@
-"""The SQLite store's read queries: counts for a run's progress and the summary's aggregates.
+"""The stores' read queries: counts for a run's progress and the summary's aggregates.
 
 `ReportQueries` is mixed into `evals.store.sqlite.Store`; it needs only `self.db`.
 Memory stays flat however many results a run has: SQLite sums and sorts, and only
@@ -8,8 +8,8 @@ sums or single order statistics come back.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
+from typing import Any
 
 from evals.stats import percentile_of_sorted
 from evals.store.rows import (
@@ -69,8 +69,25 @@ def samples_query(columns: str, problems_first: bool, limit: int | None) -> str:
     return query if limit is None else f"{query} LIMIT {int(limit)}"
 
 
+_METRIC_SQL = (
+    "SELECT json_extract(g.value, '$.metric') AS metric, "
+    "AVG(json_extract(g.value, '$.score')), COUNT(*) "
+    "FROM results, json_each(results.grades) AS g "
+    f"WHERE {_GROUP_KEY} AND error IS NULL AND role = 'sample' "
+    "AND results.grades LIKE '%\"metric\"%' AND metric IS NOT NULL "
+    "GROUP BY metric ORDER BY metric"
+)
+
+
 class ReportQueries:
-    db: sqlite3.Connection
+    db: Any  # sqlite3.Connection, or a connection with its `execute(sql, params)` shape
+    metric_sql = _METRIC_SQL  # the one query in a backend's own SQL (its JSON functions)
+
+    def _tuples(self, sql: str, params: tuple) -> Any:
+        """Rows of `sql` as plain tuples (SQLite: a cursor without the row factory)."""
+        cursor = self.db.cursor()
+        cursor.row_factory = None
+        return cursor.execute(sql, params)
 
     def _one(self, query: str, params: tuple) -> int:
         return self.db.execute(query, params).fetchone()[0]
@@ -167,15 +184,7 @@ class ReportQueries:
     ) -> dict[str, tuple[float, int]]:
         """Per named metric: (mean score, grades counted); SQLite's JSON functions read the
         stored grades, so memory stays flat and rows without a metric cost one LIKE."""
-        rows = self.db.execute(
-            "SELECT json_extract(g.value, '$.metric') AS metric, "
-            "AVG(json_extract(g.value, '$.score')), COUNT(*) "
-            "FROM results, json_each(results.grades) AS g "
-            f"WHERE {_GROUP_KEY} AND error IS NULL AND role = 'sample' "
-            "AND results.grades LIKE '%\"metric\"%' AND metric IS NOT NULL "
-            "GROUP BY metric ORDER BY metric",
-            (run_id, suite, prompt, model),
-        )
+        rows = self.db.execute(self.metric_sql, (run_id, suite, prompt, model))
         return {str(name): (float(mean), int(n)) for name, mean, n in rows if mean is not None}
 
     def sample_texts(
@@ -183,11 +192,9 @@ class ReportQueries:
     ) -> Iterator[SampleText]:
         """A run's samples for the case explorer, in the order `results` gives them."""
         query = samples_query(", ".join(SAMPLE_TEXT_COLUMNS), problems_first, limit)
-        cursor = self.db.cursor()
-        cursor.row_factory = None  # plain tuples: the columns are named above
         passed = SAMPLE_TEXT_COLUMNS.index("passed")
         cache_hit = SAMPLE_TEXT_COLUMNS.index("cache_hit")
-        for values in cursor.execute(query, (run_id,)):
+        for values in self._tuples(query, (run_id,)):  # the columns are named above
             values = list(values)
             values[passed] = None if values[passed] is None else bool(values[passed])
             values[cache_hit] = bool(values[cache_hit])

@@ -98,8 +98,9 @@ CREATE TABLE IF NOT EXISTS response_cache (
     created_at TEXT NOT NULL
 );
 """
+SCHEMA_VERSION = 1  # of SCHEMA with ADDED_COLUMNS; a store of a later version is refused
 # Columns added after the first release: older stores gain them on open.
-_ADDED_COLUMNS = {
+ADDED_COLUMNS = {
     "results": {
         "cache_hit": "INTEGER NOT NULL DEFAULT 0",
         "spend_usd": "REAL",
@@ -191,11 +192,21 @@ class Store(SqlStore):
             ) from None
 
     def _migrate(self) -> None:
-        for table, columns in _ADDED_COLUMNS.items():
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            from evals.errors import InputError
+
+            raise InputError(
+                f"{self.path} has store schema version {version}, newer than this evals "
+                f"knows ({SCHEMA_VERSION}): upgrade evals"
+            )
+        for table, columns in ADDED_COLUMNS.items():
             present = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
             for name, decl in columns.items():
                 if name not in present:
                     self.db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {decl}")
+        if version < SCHEMA_VERSION:
+            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
         self.db.close()
