@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from evals.cli import batch, compare, forecast, history, importers, load, tools
+from evals.cli import batch, compare, forecast, history, importers, load, store, tools
 from evals.cli import run as run_cli
 
 
@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     importers.add_parsers(sub)
     load.add_parsers(sub)
     batch.add_parsers(sub)
+    store.add_parsers(sub)
+    store.add_store_option(sub)
     return parser
 
 
@@ -65,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from evals.errors import InputError
 
+    store.apply_store_option(args)
     try:
         if args.command == "run":
             code = run_cli.cmd_run(args, argv)
@@ -81,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
                 "import": importers.cmd_import,
                 "load": load.cmd_load,
                 "ingest": batch.cmd_ingest,
+                "store": store.cmd_store,
             }
             code = handlers[args.command](args)
         sys.stdout.flush()  # a closed pipe shows up here, not at interpreter exit

@@ -187,6 +187,7 @@ def run_config(options: RunOptions, prepared: Prepared, store: Any = None) -> di
     `store` (the run's, before the run is in it) gives the estimates their history.
     """
     from evals.config.fingerprint import suite_fingerprint
+    from evals.redact import redact
     from evals.pricing import PriceBook, PriceTable
     from evals.run.estimates import estimate_plan
 
@@ -195,7 +196,7 @@ def run_config(options: RunOptions, prepared: Prepared, store: Any = None) -> di
     prices = PriceBook(prepared.profile, f"runner profile {options.runner_path}")
     helpers = [h for h in (prepared.profile.judge, prepared.profile.embedder) if h is not None]
     return {
-        "argv": options.argv,
+        "argv": [redact(arg) for arg in options.argv],  # a --store URL's password: never
         "suite_paths": [str(p.resolve()) for p in options.suite_paths],
         "runner_path": str(options.runner_path.resolve()),
         "model_ids": [m.id for m in prepared.models],

@@ -147,6 +147,11 @@ class ResultStore(Protocol):
         report's case explorer embeds."""
         ...
 
+    def records(self, run_id: str) -> Iterator[ResultRecord]:
+        """Every row of a run, corpus rows too, as stored (JSON as text), in insertion
+        order: what copying a run to another store reads."""
+        ...
+
     def answered_results(self, run_id: str) -> Iterator[ResultRow]:
         """The samples that got an answer, in insertion order: the input of a re-grade.
 

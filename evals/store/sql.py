@@ -12,10 +12,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from evals.store.queries import ANSWERED, ReportQueries, samples_query
-from evals.store.rows import BATCH_COLUMNS, BatchState, ResultRow
+from evals.store.rows import BATCH_COLUMNS, BatchState, ResultRecord, ResultRow
 
 RESULT_KEY = "run_id = ? AND suite = ? AND case_id = ? AND prompt = ? AND model = ? AND repeat = ?"
-_PAGE = 500  # rows per query of `answered_results`
+_PAGE = 500  # rows per query of `answered_results` and `records`
+RECORD_COLUMNS = tuple(ResultRecord.__dataclass_fields__)
 
 
 class SqlStore(ReportQueries):
@@ -145,6 +146,25 @@ class SqlStore(ReportQueries):
         """Stream a run's results in a stable order; optionally errors and failures first."""
         for row in self.db.execute(samples_query("*", problems_first, limit), (run_id,)):
             yield ResultRow.from_db(row)
+
+    def records(self, run_id: str) -> Iterator[ResultRecord]:
+        """Every row of a run (corpus rows too), as stored, in insertion order."""
+        last = -1
+        while True:
+            page = self.db.execute(
+                f"SELECT id, {', '.join(RECORD_COLUMNS)} FROM results "
+                "WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?",
+                (run_id, last, _PAGE),
+            ).fetchall()
+            for row in page:
+                values = dict(zip(RECORD_COLUMNS, list(row)[1:], strict=True))
+                for flag in ("passed", "cache_hit"):
+                    if values[flag] is not None:
+                        values[flag] = bool(values[flag])
+                yield ResultRecord(**values)
+            if len(page) < _PAGE:
+                return
+            last = page[-1][0]
 
     def answered_results(self, run_id: str) -> Iterator[ResultRow]:
         """Samples that got an answer, by id; read a page at a time, so no query is open
