@@ -187,8 +187,8 @@ def run_config(options: RunOptions, prepared: Prepared, store: Any = None) -> di
     `store` (the run's, before the run is in it) gives the estimates their history.
     """
     from evals.config.fingerprint import suite_fingerprint
-    from evals.redact import redact
     from evals.pricing import PriceBook, PriceTable
+    from evals.redact import redact
     from evals.run.estimates import estimate_plan
 
     # The prices this run used, per model (judge and embedder too), as they were at
