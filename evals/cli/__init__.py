@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run_cli.add_parser(sub)
+    run_cli.add_worker_parser(sub)
     history.add_parsers(sub)
     compare.add_parsers(sub)
     forecast.add_parsers(sub)
@@ -71,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             code = run_cli.cmd_run(args, argv)
+        elif args.command == "worker":
+            code = run_cli.cmd_worker(args, argv)
         else:
             handlers = {
                 "report": history.cmd_report,

@@ -100,6 +100,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="batch mode: submit the batches and exit; `--resume RUN_ID` re-attaches later",
     )
+    add_fleet_options(p)
+    p.add_argument(
+        "--distributed",
+        action="store_true",
+        help="share the run with workers on other machines (`evals worker RUN_ID`) through "
+        "a PostgreSQL store (--store postgresql://...)",
+    )
+    p.add_argument(
+        "--chunk-size",
+        type=int,
+        default=50,
+        metavar="N",
+        help="distributed: cases per chunk a worker claims (default 50)",
+    )
     p.add_argument(
         "--poll-max",
         type=float,
@@ -124,6 +138,49 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         type=Path,
         metavar="PATH",
         help="JUnit XML: the --baseline comparison, else one test per row (--fail-under)",
+    )
+
+
+def add_fleet_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--lease",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="distributed: a chunk whose worker has been silent this long is claimed by "
+        "another (default 30 s)",
+    )
+
+
+def add_worker_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("worker", help="join a distributed run and work on it until it is done")
+    p.add_argument("run_id", metavar="RUN_ID")
+    add_fleet_options(p)
+    p.add_argument(
+        "--concurrency", type=int, metavar="N", help="cap on requests in flight per endpoint"
+    )
+    p.add_argument(
+        "--max-cost", type=float, metavar="USD", help="the fleet's cap (default: the run's)"
+    )
+
+
+def cmd_worker(args: argparse.Namespace, argv: list[str]) -> int:
+    from evals.errors import InputError
+    from evals.run.options import RunOptions
+
+    if args.lease <= 0:
+        raise InputError("--lease is a number of seconds above 0")
+    return run_command(
+        RunOptions(
+            suite_paths=[],
+            runner_path=Path("."),
+            resume=args.run_id,
+            concurrency=args.concurrency,
+            max_cost=args.max_cost,
+            distributed=True,
+            lease_s=args.lease,
+            argv=argv,
+        )
     )
 
 
@@ -154,6 +211,8 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
     ]
     if batch_only and args.mode != "batch" and not args.resume:
         raise InputError(f"{', '.join(batch_only)} only apply with --mode batch")
+    if args.distributed and (args.mode != "online" or args.chunk_size < 1 or args.lease <= 0):
+        raise InputError("--distributed runs online, with --chunk-size >= 1 and --lease > 0")
     if args.poll_max <= 0:
         raise InputError("--poll-max is a number of seconds above 0")
     if not args.resume and not args.runner.exists():
@@ -182,6 +241,9 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
             judge_mode=args.judge_mode,
             detach=args.detach,
             poll_max_s=args.poll_max,
+            distributed=args.distributed,
+            chunk_size=args.chunk_size,
+            lease_s=args.lease,
             argv=argv,
         )
     )

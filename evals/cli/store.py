@@ -8,6 +8,7 @@ import sys
 
 STORE_COMMANDS = (
     "run",
+    "worker",
     "report",
     "runs",
     "regrade",

@@ -98,6 +98,10 @@ def execute(options: RunOptions, store: ResultStore, events: RunEvents) -> RunRe
     if options.resume:
         options = resumed_options(options, store)
     prepared = prepare(options)
+    if options.distributed:  # before a run exists: a worker-shared run needs PostgreSQL
+        from evals.run.fleet import require_shared
+
+        require_shared(store)
     run_id = options.resume or new_run_id()
     events.started(run_id)
     for warning in prepared.warnings:
@@ -121,7 +125,12 @@ def execute(options: RunOptions, store: ResultStore, events: RunEvents) -> RunRe
     budget = None
     if options.max_cost is not None:
         budget = Budget(cap_usd=options.max_cost, spent_usd=store.spent(run_id))
-    if options.mode == "online":
+    if options.distributed:
+        from evals.run.fleet import fleet_session
+
+        prices = PriceBook(prepared.profile)
+        session = fleet_session(options, prepared, store, run_id, prices, create=not resumed)
+    elif options.mode == "online":
         session = run_session(
             options,
             prepared,

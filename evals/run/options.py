@@ -30,4 +30,7 @@ class RunOptions:
     judge_mode: str = "online"  # model-graded graders' judge calls: "online" or "batch"
     detach: bool = False  # batch: submit, then exit; `--resume` re-attaches later
     poll_max_s: float = 60.0  # batch: the longest wait between two looks at a batch
+    distributed: bool = False  # shared by workers through a PostgreSQL store (evals.run.fleet)
+    chunk_size: int = 50  # distributed: cases per chunk a worker claims
+    lease_s: float = 30.0  # distributed: a chunk whose worker is silent this long is claimed again
     argv: list[str] = field(default_factory=list)

@@ -84,8 +84,10 @@ def plan_model(
     limit: int | None = None,
     price: Price | None = None,
     skip: Callable[[Job], bool] | None = None,
+    start: int = 0,
 ) -> Iterator[Job]:
-    """The jobs of one model; `skip` leaves out what a resumed run already has."""
+    """The jobs of one model; `skip` leaves out what a resumed run already has; `start`
+    skips each suite's first cases (a worker's chunk is cases start..limit)."""
     for suite in suites:
         kind = kind_of(suite)
         if suite.kind != model.kind or not kind.per_request:
@@ -95,7 +97,7 @@ def plan_model(
         sent_as = request_kind(model, suite.kind)
         api = "responses" if sent_as == "responses" else "chat"  # part of the cache key
         shuffle = shuffle_spec(suite.graders)
-        for case in islice(suite.cases(), limit):
+        for case in islice(suite.cases(), start, limit):
             for template in variants:
                 body = kind.body(suite, model, template, case)
                 for index in range(repeat):

@@ -253,11 +253,16 @@ def resumed_options(options: RunOptions, store: Any) -> RunOptions:
         else config.get("fallback", "batch"),
         judge_mode=config.get("judge_mode", "online"),
         out_dir=options.out_dir or _batch_file_dir(config),
+        distributed=bool(config.get("distributed")),
+        chunk_size=config.get("chunk_size", options.chunk_size),
     )
 
 
 def _batch_config(options: RunOptions) -> dict[str, Any]:
-    """How a batch run is sent (an online run records nothing: its mode stays "run")."""
+    """How a batch run is sent (an online run records nothing: its mode stays "run"),
+    or how a run is shared by workers."""
+    if options.distributed:
+        return {"distributed": True, "chunk_size": options.chunk_size}
     if options.mode == "online":
         return {}
     config: dict[str, Any] = {

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from evals.errors import InputError
 from evals.redact import register_secret
+from evals.store.fleet import FLEET_SCHEMA
 from evals.store.rows import ResultRecord
 from evals.store.sql import SqlStore
 
@@ -197,7 +198,7 @@ class PostgresStore(SqlStore):
                     f"the store at {self.path} has schema version {version}, newer than this "
                     f"evals knows ({SCHEMA_VERSION}): upgrade evals"
                 )
-            for statement in _schema():
+            for statement in [*_schema(), *FLEET_SCHEMA]:
                 conn.execute(statement)
             for table, columns in ADDED_COLUMNS.items():
                 for name, decl in columns.items():
