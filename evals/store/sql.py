@@ -147,40 +147,35 @@ class SqlStore(ReportQueries):
         for row in self.db.execute(samples_query("*", problems_first, limit), (run_id,)):
             yield ResultRow.from_db(row)
 
-    def records(self, run_id: str) -> Iterator[ResultRecord]:
-        """Every row of a run (corpus rows too), as stored, in insertion order."""
+    def _pages(self, columns: str, where: str, run_id: str) -> Iterator[Any]:
+        """A run's rows matching `where`, by id, read a page at a time: no query stays open
+        while the caller writes, and memory stays flat. `columns` must start with id."""
         last = -1
         while True:
             page = self.db.execute(
-                f"SELECT id, {', '.join(RECORD_COLUMNS)} FROM results "
-                "WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?",
+                f"SELECT {columns} FROM results WHERE run_id = ? AND {where} AND id > ? "
+                "ORDER BY id LIMIT ?",
                 (run_id, last, _PAGE),
             ).fetchall()
-            for row in page:
-                values = dict(zip(RECORD_COLUMNS, list(row)[1:], strict=True))
-                for flag in ("passed", "cache_hit"):
-                    if values[flag] is not None:
-                        values[flag] = bool(values[flag])
-                yield ResultRecord(**values)
+            yield from page
             if len(page) < _PAGE:
                 return
             last = page[-1][0]
 
+    def records(self, run_id: str) -> Iterator[ResultRecord]:
+        """Every row of a run (corpus rows too), as stored, in insertion order."""
+        for row in self._pages(f"id, {', '.join(RECORD_COLUMNS)}", "TRUE", run_id):
+            values = dict(zip(RECORD_COLUMNS, list(row)[1:], strict=True))
+            for flag in ("passed", "cache_hit"):
+                if values[flag] is not None:
+                    values[flag] = bool(values[flag])
+            yield ResultRecord(**values)
+
     def answered_results(self, run_id: str) -> Iterator[ResultRow]:
-        """Samples that got an answer, by id; read a page at a time, so no query is open
-        while the caller writes (`set_grade`) and memory stays flat."""
-        last = -1
-        while True:
-            page = self.db.execute(
-                f"SELECT * FROM results WHERE run_id = ? AND {ANSWERED} AND id > ? "
-                "ORDER BY id LIMIT ?",
-                (run_id, last, _PAGE),
-            ).fetchall()
-            for row in page:
-                yield ResultRow.from_db(row)
-            if len(page) < _PAGE:
-                return
-            last = page[-1]["id"]
+        """Samples that got an answer, by id, a page at a time (`set_grade` may be called
+        on each while reading)."""
+        for row in self._pages("*", ANSWERED, run_id):
+            yield ResultRow.from_db(row)
 
 
 def _run_dict(row: Any) -> dict[str, Any]:
