@@ -471,3 +471,32 @@ def test_conversations_with_canned_tool_results_go_online(tmp_path: Path) -> Non
     assert any("Oslo" in text for text in online if isinstance(text, str))
     assert in_batch == set(rows) - {"multi-step"}
     assert all(rows[case]["via"] == "batch" for case in in_batch)
+
+
+def test_an_endpoint_without_a_batch_api_says_so(tmp_path: Path) -> None:
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    class NoBatches(BaseHTTPRequestHandler):  # answers every request 404, as llama.cpp would
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            body = b'{"error": {"message": "File Not Found", "type": "not_found_error"}}'
+            self.send_response(404)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), NoBatches)
+    Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base_url = f"http://127.0.0.1:{server.server_port}/v1"
+        done = batch_run(tmp_path, runner(tmp_path, base_url))
+    finally:
+        server.shutdown()
+    assert done.returncode == 3 and "Traceback" not in done.stderr
+    assert "no Batch API" in done.stderr and "--mode batch-file" in done.stderr
+    assert store_query(tmp_path, "SELECT state FROM batches")[0]["state"] == "written"

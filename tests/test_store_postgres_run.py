@@ -65,6 +65,14 @@ def test_two_machines_share_one_store_and_its_baseline(tmp_path: Path, sim, pg_u
     assert sorted((r["case_id"], r["prompt"], r["output"]) for r in lines) == sorted(want)
     report = evals_cli(second, "report", first_id, env=env)
     assert report.returncode == 0, report.stderr
+    import evals
+
+    frame = evals.load_run(first_id, store=pg_url)  # the library reads the shared store too
+    assert sorted(zip(frame["case_id"], frame["prompt"], frame["output"], strict=True)) == sorted(
+        want
+    )
+    summary = evals.load_summary(first_id, store=pg_url)
+    assert sum(row["samples"] for row in summary["rows"]) == 20
 
 
 def test_store_push_copies_a_local_run_once(tmp_path: Path, sim, pg_url: str) -> None:

@@ -55,8 +55,9 @@ def load_summary(
 ) -> Any:
     """The summary of a stored run (`latest` for the newest), rebuilt from the store.
 
-    `store`: a store file, an open ResultStore (left open), or None for the default
-    (`$EVALS_HOME/evals.sqlite`); `store_path=` is the older name for a file.
+    `store`: a store file, a `postgresql://` URL, an open ResultStore (left open), or
+    None for the default (`$EVALS_STORE`, else `$EVALS_HOME/evals.sqlite`); `store_path=`
+    is the older name for a file.
     """
     from evals.report.summary import build_summary
 
@@ -89,8 +90,9 @@ def load_run(
 def _store(
     store: ResultStore | str | Path | None, store_path: str | Path | None
 ) -> Iterator[ResultStore]:
-    """The store asked for; one opened here from a path is closed on exit."""
+    """The store asked for; one opened here from a path or a URL is closed on exit."""
     from evals.store import open_store
+    from evals.store.postgres import is_postgres_url
 
     if store is not None and store_path is not None:
         raise TypeError("give store or store_path, not both")
@@ -98,7 +100,9 @@ def _store(
         yield store
         return
     location = store if store is not None else store_path
-    opened = open_store(None if location is None else Path(location))
+    if location is not None and not is_postgres_url(location):
+        location = Path(location)
+    opened = open_store(location)
     try:
         yield opened
     finally:

@@ -79,8 +79,14 @@ class BatchClient:
             except Exception as exc:
                 failure = classify(exc)
                 if not failure.retryable or attempt == ATTEMPTS:
+                    hint = ""
+                    if failure.status in (404, 405):
+                        hint = (
+                            " (this endpoint seems to have no Batch API: run it online, or "
+                            "write files with --mode batch-file for `vllm run-batch`)"
+                        )
                     raise BatchAPIError(
-                        f"{what} on endpoint '{self.endpoint.name}' failed: {failure.message}"
+                        f"{what} on endpoint '{self.endpoint.name}' failed: {failure.message}{hint}"
                     ) from None
                 await self._sleep(backoff_s(attempt, failure))
         raise AssertionError("unreachable")
