@@ -73,6 +73,20 @@ def test_two_machines_share_one_store_and_its_baseline(tmp_path: Path, sim, pg_u
     )
     summary = evals.load_summary(first_id, store=pg_url)
     assert sum(row["samples"] for row in summary["rows"]) == 20
+    second_id = gated.stderr.split("run: ", 1)[1].split()[0]
+    compared = evals_cli(second, "compare", first_id, second_id, "--json", "c.json", env=env)
+    assert compared.returncode == 0, compared.stderr
+    comparison = json.loads((second / "c.json").read_text())
+    assert comparison["base_run"] == first_id and len(comparison["rows"]) == 2
+    assert all(row["n_paired"] == 10 for row in comparison["rows"])
+    forecast = evals_cli(second, "forecast", first_id, "--requests", "1000", "--json", "f.json",
+                         env=env)  # fmt: skip
+    assert forecast.returncode == 0, forecast.stderr
+    rows_by_prompt = {r["prompt"]: r for r in json.loads((second / "f.json").read_text())["rows"]}
+    costs = dict(rows(pg_url, f"SELECT prompt, AVG(cost_usd) FROM results WHERE run_id = "
+                              f"'{first_id}' GROUP BY prompt"))  # fmt: skip
+    for prompt, mean in costs.items():  # N x the mean cost per request, read with psycopg
+        assert rows_by_prompt[prompt]["expected_usd"] == pytest.approx(1000 * mean)
 
 
 def test_store_push_copies_a_local_run_once(tmp_path: Path, sim, pg_url: str) -> None:
