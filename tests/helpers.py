@@ -8,6 +8,8 @@ import re
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,20 @@ def evals_cli(cwd: Path, *args: str, timeout: float = 300, env: dict | None = No
         text=True,
         timeout=timeout,
     )
+
+
+@contextmanager
+def serving_sim(folder: Path, models: str) -> Iterator[Any]:
+    """`evals sim` in a thread, serving `models` (a YAML mapping's body) and logging to
+    folder/sim.jsonl; stopped on exit."""
+    from evals.sim.server import start_in_thread
+
+    config = write(folder / "sim.yaml", f"models:\n{models}")
+    handle = start_in_thread(config_path=str(config), log_path=str(folder / "sim.jsonl"))
+    try:
+        yield handle
+    finally:
+        handle.stop()
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -21,8 +21,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from evals.sim.server import start_in_thread
-from tests.helpers import evals_cli, read_jsonl, write
+from tests.helpers import evals_cli, read_jsonl, serving_sim, write
 
 CASES = 40
 CHUNK = 4  # cases per chunk: 10 chunks
@@ -46,10 +45,8 @@ def suite(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def sim(tmp_path: Path):
-    config = write(tmp_path / "sim.yaml", "models:\n  sim-good: {accuracy: 0.7, latency_ms: 120}\n")
-    handle = start_in_thread(config_path=str(config), log_path=str(tmp_path / "sim.jsonl"))
-    yield handle
-    handle.stop()
+    with serving_sim(tmp_path, "  sim-good: {accuracy: 0.7, latency_ms: 120}\n") as handle:
+        yield handle
 
 
 def runner(tmp_path: Path, base_url: str) -> Path:

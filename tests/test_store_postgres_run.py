@@ -12,16 +12,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from evals.sim.server import start_in_thread
-from tests.helpers import QUICKSTART, evals_cli, stored_results, write
+from tests.helpers import QUICKSTART, evals_cli, serving_sim, stored_results, write
 
 
 @pytest.fixture
 def sim(tmp_path: Path):
-    config = write(tmp_path / "sim.yaml", "models:\n  sim-good: {accuracy: 0.7}\n")
-    handle = start_in_thread(config_path=str(config), log_path=str(tmp_path / "sim.jsonl"))
-    yield handle
-    handle.stop()
+    with serving_sim(tmp_path, "  sim-good: {accuracy: 0.7}\n") as handle:
+        yield handle
 
 
 def machine(tmp_path: Path, name: str, base_url: str) -> tuple[Path, Path]:
