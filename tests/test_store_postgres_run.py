@@ -130,3 +130,29 @@ def test_a_password_in_the_url_is_never_shown(tmp_path: Path, sim, pg_url: str) 
             assert password not in path.read_text(errors="replace")
     (config,) = rows(pg_url, "SELECT config FROM runs")[0]
     assert password not in config and "[REDACTED]" in config  # argv kept, password not
+
+
+def test_a_local_run_gates_on_the_shared_stores_latest(tmp_path: Path, sim, pg_url: str) -> None:
+    main, runner_main = machine(tmp_path, "main", sim.base_url)
+    pull, runner_pull = machine(tmp_path, "pull", sim.base_url)
+    done = evals_cli(main, "run", str(QUICKSTART), "-r", str(runner_main), "--store", pg_url)
+    assert done.returncode == 0, done.stderr
+    main_id = done.stderr.split("run: ", 1)[1].split()[0]
+    args = ["run", str(QUICKSTART), "-r", str(runner_pull), "--baseline", "latest"]
+    gated = evals_cli(pull, *args, "--baseline-store", pg_url, "--junit", "j.xml")
+    assert gated.returncode == 0, gated.stderr
+    assert main_id in gated.stdout + gated.stderr  # compared with main's run, from PostgreSQL
+    assert rows(pg_url, "SELECT COUNT(DISTINCT run_id) FROM results") == [(1,)]  # stayed local
+    assert len(stored_results(pull)) == 20
+    assert "<testsuite" in (pull / "j.xml").read_text()
+
+
+def test_a_baseline_store_without_a_baseline_fails_the_gate(
+    tmp_path: Path, sim, pg_url: str, pg_cluster
+) -> None:
+    pull, runner_pull = machine(tmp_path, "pull", sim.base_url)
+    empty = pg_cluster.fresh_database()  # a shared store with no run of these suites yet
+    args = ["run", str(QUICKSTART), "-r", str(runner_pull), "--baseline", "latest"]
+    refused = evals_cli(pull, *args, "--baseline-store", empty)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "no complete run of suites quickstart" in refused.stderr

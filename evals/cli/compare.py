@@ -92,16 +92,21 @@ def report(comparison: Comparison, file: TextIO) -> int:
 
 
 def baseline_gate(
-    store: ResultStore, run_id: str, baseline: str, junit: Path | None
+    store: ResultStore,
+    run_id: str,
+    baseline: str,
+    junit: Path | None,
+    baseline_store: ResultStore | None = None,
 ) -> tuple[int, dict[tuple[str, str, str, str, int], str]]:
-    """`evals run --baseline`: compare this run (new) with the baseline, print it, write
-    the JUnit file when asked; the exit code (1 on a regression) and the samples that
-    flipped ("pass->fail" / "fail->pass", by (suite, case, prompt, model, repeat))."""
+    """`evals run --baseline`: compare this run (new) with the baseline (looked up in
+    `baseline_store`, default `store`), print it, write the JUnit file when asked; the
+    exit code (1 on a regression) and the samples that flipped ("pass->fail" /
+    "fail->pass", by (suite, case, prompt, model, repeat))."""
     from evals.decide.compare import compare_runs
     from evals.decide.sources import from_store, load_base
 
     new = from_store(store, run_id)
-    comparison = compare_runs(load_base(store, baseline, new), new)
+    comparison = compare_runs(load_base(baseline_store or store, baseline, new), new)
     write_outputs(comparison, junit=junit)
     flips = {
         (row.key[0], flip["case_id"], row.key[1], row.key[2], flip["repeat"]): (

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -134,6 +136,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "exit 1 on a regression",
     )
     p.add_argument(
+        "--baseline-store",
+        metavar="URL|PATH",
+        help="look --baseline (latest or a run id) up in this store instead of the run's "
+        "own: e.g. the team's shared store while this run stays local",
+    )
+    p.add_argument(
         "--junit",
         type=Path,
         metavar="PATH",
@@ -231,6 +239,7 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
             summary_json=args.summary_json,
             fail_under=args.fail_under,
             baseline=args.baseline,
+            baseline_store=args.baseline_store,
             score_ci=args.score_ci,
             junit=args.junit,
             max_cost=args.max_cost,
@@ -272,7 +281,8 @@ def run_command(options: RunOptions) -> int:
         if options.baseline:  # a baseline that cannot be found fails before any spend
             from evals.decide.sources import check_source
 
-            check_source(store, options.baseline)
+            with _baseline_store(store, options.baseline_store) as source:
+                check_source(source, options.baseline)
         if options.dry_run:
             _print_plan(plan_only(options, store), options, store)
             return EXIT_OK
@@ -308,12 +318,30 @@ def run_command(options: RunOptions) -> int:
 
     store = open_store()
     try:
-        regression, flips = baseline_gate(store, result.run_id, options.baseline, options.junit)
+        with _baseline_store(store, options.baseline_store) as source:
+            regression, flips = baseline_gate(
+                store, result.run_id, options.baseline, options.junit, source
+            )
         if flips:  # the report shows what changed since the baseline first
             write_report(store, result.run_id, result.report_dir, flips)
     finally:
         store.close()
     return regression or gate
+
+
+@contextmanager
+def _baseline_store(store: Any, location: str | None) -> Iterator[Any]:
+    """Where --baseline is looked up: `--baseline-store`, else the run's own store."""
+    if location is None:
+        yield store
+        return
+    from evals.store import open_store
+
+    other = open_store(location)
+    try:
+        yield other
+    finally:
+        other.close()
 
 
 def _explain_incomplete(run_id: str, stored: int, prepared: Prepared, reason: str | None) -> None:

@@ -21,6 +21,7 @@ class RunOptions:
     fail_under: float | None = None
     score_ci: str = "t"  # interval of partial-credit mean scores: "t" or "bootstrap"
     baseline: str | None = None  # run id, 'latest' or an `evals export` file
+    baseline_store: str | None = None  # where `baseline` is looked up (default: the run's)
     junit: Path | None = None
     max_cost: float | None = None
     no_cache: bool = False
