@@ -305,19 +305,24 @@ graders: [{type: llm_rubric, rubric: "says the words back"}]
 JUDGE_RATES = {"input": 1.0, "cached": 1.0, "out": 2.0}  # batch: half of 2.0 / 4.0
 
 
-def test_judge_calls_go_as_a_second_batch(tmp_path: Path) -> None:
-    sim, log_path = start_sim(tmp_path)
-    suite = write(tmp_path / "rubric.yaml", RUBRIC_SUITE)
-    profile = write(
+def judged_runner(tmp_path: Path, base_url: str, judge_price: str) -> Path:
+    return write(
         tmp_path / "runner.yaml",
         "endpoints:\n"
-        f'  sim: {{base_url: "{sim.base_url}", max_concurrency: 4, timeout_s: 10}}\n'
+        f'  sim: {{base_url: "{base_url}", max_concurrency: 4, timeout_s: 10}}\n'
         "models:\n  - {id: sim-good, endpoint: sim}\n"
         "judge: {id: judge, endpoint: sim}\n"
         "pricing:\n"
         f"  sim-good: {json.dumps({**ONLINE, **BATCH})}\n"
-        "  judge: {input: 2.0, output: 4.0, batch_input: 1.0, batch_output: 2.0}\n",
+        f"  judge: {judge_price}\n",
     )
+
+
+def test_judge_calls_go_as_a_second_batch(tmp_path: Path) -> None:
+    sim, log_path = start_sim(tmp_path)
+    suite = write(tmp_path / "rubric.yaml", RUBRIC_SUITE)
+    price = "{input: 2.0, output: 4.0, batch_input: 1.0, batch_output: 2.0}"
+    profile = judged_runner(tmp_path, sim.base_url, price)
     try:
         args = ["run", str(suite), "-r", str(profile), "--poll-max", "0.2"]
         done = evals_cli(tmp_path, *args, "--mode", "batch", "--judge-mode", "batch")
@@ -500,3 +505,37 @@ def test_an_endpoint_without_a_batch_api_says_so(tmp_path: Path) -> None:
     assert done.returncode == 3 and "Traceback" not in done.stderr
     assert "no Batch API" in done.stderr and "--mode batch-file" in done.stderr
     assert store_query(tmp_path, "SELECT state FROM batches")[0]["state"] == "written"
+
+
+def test_judge_batches_are_held_to_max_cost(tmp_path: Path) -> None:
+    sim, log_path = start_sim(tmp_path)
+    suite = write(tmp_path / "rubric.yaml", RUBRIC_SUITE)
+    # a judge call's worst case at batch rates: 512 output tokens x $200/1M, about $0.10;
+    # the three answers' (4096 tokens x $0.80/1M each) about $0.01 together
+    price = "{input: 2.0, output: 400.0, batch_input: 1.0, batch_output: 200.0}"
+    profile = judged_runner(tmp_path, sim.base_url, price)
+    args = ["run", str(suite), "-r", str(profile), "--poll-max", "0.2"]
+    try:
+        capped = evals_cli(
+            tmp_path, *args, "--mode", "batch", "--judge-mode", "batch", "--max-cost", "0.05"
+        )
+        waiting = stored_results(tmp_path)
+        log_first = log_of(log_path)
+        run_id = run_id_of(capped.stderr)
+        resumed = evals_cli(tmp_path, "run", "--resume", run_id, "--max-cost", "1",
+                            "--poll-max", "0.2")  # fmt: skip
+    finally:
+        sim.stop()
+    assert capped.returncode == 3 and "--max-cost" in capped.stderr
+    assert len(creates(log_first)) == 1, capped.stderr  # the answers' batch: no judge fit
+    assert [r["error_class"] for r in waiting] == ["ungraded"] * 3  # waiting, not failed
+    assert resumed.returncode == 0, resumed.stderr
+    log = log_of(log_path)
+    judged = [e for e in answered_lines(log) if e["model"] == "judge"]
+    assert len(creates(log)) == 2 and len(judged) == 3  # one judge batch, each call once
+    rows = stored_results(tmp_path)
+    assert all(r["error"] is None and r["passed"] is not None for r in rows)
+    rates = {"input": 1.0, "cached": 1.0, "out": 200.0}
+    assert sum(r["grader_cost_usd"] for r in rows) == pytest.approx(
+        sum(cost(e["usage"], rates) for e in judged)
+    )

@@ -91,8 +91,7 @@ def _store(
     store: ResultStore | str | Path | None, store_path: str | Path | None
 ) -> Iterator[ResultStore]:
     """The store asked for; one opened here from a path or a URL is closed on exit."""
-    from evals.store import open_store
-    from evals.store.postgres import is_postgres_url
+    from evals.store import is_postgres_url, open_store
 
     if store is not None and store_path is not None:
         raise TypeError("give store or store_path, not both")

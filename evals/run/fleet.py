@@ -173,7 +173,3 @@ def fleet_session(
         except KeyboardInterrupt:
             stop = "interrupted"
     return SessionResult(live.collector.stored, stop)
-
-
-def chunks_left(store: ResultStore, run_id: str) -> int:
-    return Fleet(store, run_id, "").left()

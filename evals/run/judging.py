@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from evals.pricing import PriceBook
 
 JUDGE_PARAMS = {"temperature": 0, "max_tokens": 512}
+BUDGET_SPENT = "judge request not sent: the --max-cost budget is spent"
 
 
 @dataclass
@@ -87,7 +88,7 @@ class GraderServices:
             return JudgeReply(None, "judge call waiting in a batch")
         response = await self._call(meter, request)
         if response is None:
-            return JudgeReply(None, "judge request not sent: the --max-cost budget is spent")
+            return JudgeReply(None, BUDGET_SPENT)
         if response.failure is not None:
             return JudgeReply(None, f"judge request failed: {response.error}")
         return JudgeReply(response.output)

@@ -31,8 +31,13 @@ __all__ = [
     "SampleOutcome",
     "Store",
     "default_home",
+    "is_postgres_url",
     "open_store",
 ]
+
+
+def is_postgres_url(location: object) -> bool:
+    return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
 
 
 def open_store(path: Path | str | None = None) -> ResultStore:
@@ -40,7 +45,7 @@ def open_store(path: Path | str | None = None) -> ResultStore:
     PostgreSQL store. Without one: `$EVALS_STORE` if set, else
     `$EVALS_HOME/evals.sqlite` (`.evals/` without it)."""
     location = path if path is not None else os.environ.get("EVALS_STORE") or None
-    if isinstance(location, str) and location.startswith(("postgresql://", "postgres://")):
+    if is_postgres_url(location):
         from evals.store.postgres import PostgresStore
 
         return PostgresStore(location)

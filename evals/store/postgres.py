@@ -52,10 +52,6 @@ def shown_url(url: str) -> str:
     return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
 
 
-def is_postgres_url(location: object) -> bool:
-    return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
-
-
 class _Row:
     """A row readable by position and by column name (as sqlite3.Row)."""
 

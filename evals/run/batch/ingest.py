@@ -31,12 +31,6 @@ class Ingested:
     unmatched: int = 0  # lines naming no unanswered sample of the run
     spend_usd: float = 0.0  # what the stored answers cost
 
-    def add(self, other: Ingested) -> None:
-        self.answered += other.answered
-        self.failed += other.failed
-        self.unmatched += other.unmatched
-        self.spend_usd += other.spend_usd
-
 
 def index_lines(paths: Sequence[Path]) -> dict[str, tuple[int, int, bool]]:
     """custom_id -> (file number, byte offset, answered) of its line. An answer wins over
@@ -106,14 +100,14 @@ def _kind(ctx: BatchContext, job) -> str | None:
     return None if endpoint is None else endpoint.kind
 
 
-def cache_answers(ctx: BatchContext, batch: BatchState, paths: list[Path]) -> tuple[int, int]:
-    """Put a judge batch's answers in the response cache, priced at the judge's batch rate;
-    (answers cached, lines failed)."""
+def cache_answers(ctx: BatchContext, batch: BatchState, paths: list[Path]) -> Ingested:
+    """Put a judge batch's answers in the response cache, priced at the judge's batch rate
+    (their spend settles the batch's budget hold)."""
     judge = ctx.prepared.profile.judge
     price = ctx.batch_price(judge) if judge is not None else None
     kind = "responses" if batch.url == URLS["responses"] else "chat"
     cache = ctx.engine.cache
-    answered = failed = 0
+    counts = Ingested()
     for path in paths:
         with path.open("rb") as handle:
             for line in handle:
@@ -121,9 +115,10 @@ def cache_answers(ctx: BatchContext, batch: BatchState, paths: list[Path]) -> tu
                     continue
                 key, response = read_line(line, kind)
                 if response.failure is not None or cache is None:
-                    failed += 1
+                    counts.failed += 1
                     continue
                 response.cost_usd = cost_usd(response.usage, price)
                 cache.put(key, response.cache_entry())
-                answered += 1
-    return answered, failed
+                counts.answered += 1
+                counts.spend_usd += response.cost_usd or 0.0
+    return counts

@@ -10,9 +10,11 @@ after the first answer goes round again, up to MAX_ROUNDS; the last round calls 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from evals.engine.budget import worst_case_usd
 from evals.engine.request import Request
 from evals.run.batch.context import WAITING
 from evals.run.batch.files import Chunk, ChunkWriter, Group, slug
@@ -32,7 +34,7 @@ class JudgeBatcher:
         self.ctx = ctx
         self.round_no = round_no
         self.seen: set[str] = set()
-        self.files = 0
+        self.refused = False  # a call the --max-cost budget could not hold
 
         def name(group: Group, number: int) -> Path:
             return ctx.folder / f"judge-r{round_no}-{number:04d}-{slug(group.model)}.jsonl"
@@ -40,17 +42,26 @@ class JudgeBatcher:
         self.writer = ChunkWriter(endpoint_limits(ctx), name, self._record)
 
     def _record(self, chunk: Chunk) -> None:
-        self.files += 1
         record_chunk(self.ctx, chunk, "judge", self.round_no, "written")
 
     def __call__(self, request: Request) -> None:
+        """Put the request in the judge batch, once per distinct request, holding its
+        worst case at the judge's batch rate from --max-cost. When the budget cannot
+        hold it, it is not written: its sample stays ungraded for the next round (once
+        this round's batch has settled), or for a resume with a higher cap."""
         key = request.cache_key
         if not key or key in self.seen or request.kind not in URLS:
             return
-        self.seen.add(key)
         judge = self.ctx.prepared.profile.judge
+        reserved = 0.0
+        if self.ctx.budget is not None and judge is not None:
+            reserved = worst_case_usd(replace(request, price=self.ctx.batch_price(judge)))
+            if not self.ctx.budget.reserve(reserved):
+                self.refused = True
+                return
+        self.seen.add(key)
         group = Group(request.endpoint, judge.id if judge else "judge", URLS[request.kind])
-        self.writer.add(group, judge_line(key, request.kind, request.body))
+        self.writer.add(group, judge_line(key, request.kind, request.body), reserved)
 
     def close(self) -> int:
         """Finish the files; how many requests were deferred."""
@@ -83,5 +94,7 @@ async def judge_rounds(ctx: BatchContext, services, batcher: JudgeBatcher | None
         if batcher is None or not batcher.seen:
             if graded:
                 ctx.say(f"{graded:,} samples graded with the judge batch's answers")
+            if batcher is not None and batcher.refused:  # nothing fits: wait for more money
+                ctx.stop_reason = "budget"
             services.defer = None
             return

@@ -44,7 +44,7 @@ def ingest_run(run_id: str, paths: list[Path], store: ResultStore) -> IngestOutc
     prices = PriceBook(prepared.profile)
     with open_run(options, prepared, store, resolved, prices, None) as live:
         ctx = BatchContext.of(live, options, None)
-        counts = ingest_into(ctx, paths, live)
+        counts = ingest_into(ctx, paths)
         missing = count_missing(ctx)
     if not missing:
         for batch in store.batches(resolved):

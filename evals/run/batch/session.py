@@ -164,13 +164,15 @@ async def _session(ctx: BatchContext, live, resumed: bool) -> None:
         from evals.run.batch.judges import judge_rounds
 
         await judge_rounds(ctx, services, batcher)
+    elif batcher is not None:  # stopped early: its samples are re-deferred on resume
+        batcher.writer.discard()
     if services is not None:
         services.defer = None
     for work in live.retrieval(resumed):
         await work()
 
 
-def ingest_into(ctx: BatchContext, paths: list[Path], live) -> Ingested:
+def ingest_into(ctx: BatchContext, paths: list[Path]) -> Ingested:
     """`evals ingest`: store and grade the answers in `paths` (files of any batch)."""
 
     async def go() -> Ingested:

@@ -18,7 +18,7 @@ from evals.engine.budget import worst_case_usd
 from evals.engine.response import Response
 from evals.run.batch.context import BatchContext
 from evals.run.batch.files import Chunk, ChunkWriter, Group, Limits, slug
-from evals.run.batch.ingest import Ingested, cache_answers, ingest_files
+from evals.run.batch.ingest import cache_answers, ingest_files
 from evals.run.batch.lines import URLS, request_line
 from evals.run.batch.provider import BatchClient, BatchStatus
 from evals.run.plan import Job
@@ -36,7 +36,6 @@ def _now() -> str:
 @dataclass
 class Built:
     written: int = 0  # requests written to batch files
-    replayed: int = 0  # answered from the response cache instead
     files: int = 0
 
 
@@ -94,7 +93,6 @@ async def build(
     try:
         for job in jobs:
             if replay and await _replayed(ctx, job):
-                built.replayed += 1
                 continue
             reserved = _reserve(ctx, job)
             if reserved is None:  # what is written is still sent; the rest waits for a resume
@@ -186,15 +184,14 @@ def _save_status(ctx: BatchContext, batch: BatchState, status: BatchStatus, **mo
     )
 
 
-async def wait(ctx: BatchContext, poll_max_s: float) -> Ingested:
+async def wait(ctx: BatchContext, poll_max_s: float) -> None:
     """Poll every submitted batch with backoff until each has ended and been ingested."""
-    total = Ingested()
     delay = POLL_FIRST_S
     shown: dict[int, tuple] = {}
     while True:
         pending = [b for b in ctx.store.batches(ctx.run_id) if b.state == "submitted"]
         if not pending:
-            return total
+            return
         for batch in pending:
             assert batch.batch_id is not None
             status = await BatchClient(ctx.endpoints[batch.endpoint]).retrieve(batch.batch_id)
@@ -207,13 +204,13 @@ async def wait(ctx: BatchContext, poll_max_s: float) -> Ingested:
                     f"{status.completed:,}/{batch.requests:,} done, {status.failed:,} failed"
                 )
             if status.ended:
-                total.add(await _ingest(ctx, batch, status))
+                await _ingest(ctx, batch, status)
         if any(b.state == "submitted" for b in ctx.store.batches(ctx.run_id)):
             await asyncio.sleep(delay)
             delay = min(delay * POLL_GROWTH, poll_max_s)
 
 
-async def _ingest(ctx: BatchContext, batch: BatchState, status: BatchStatus) -> Ingested:
+async def _ingest(ctx: BatchContext, batch: BatchState, status: BatchStatus) -> None:
     client = BatchClient(ctx.endpoints[batch.endpoint])
     paths = []
     for file_id, part in ((status.output_file_id, "output"), (status.error_file_id, "errors")):
@@ -221,8 +218,7 @@ async def _ingest(ctx: BatchContext, batch: BatchState, status: BatchStatus) -> 
             target = ctx.folder / f"b{batch.batch_no:04d}-{part}.jsonl"
             paths.append(await client.download(file_id, target))
     if batch.role == "judge":
-        answered, failed = cache_answers(ctx, batch, paths)
-        counts = Ingested(answered=answered, failed=failed)
+        counts = cache_answers(ctx, batch, paths)
     else:
         models = [m for m in ctx.prepared.models if m.id == batch.model]
         counts = await ingest_files(ctx, paths, "batch", models)
@@ -241,4 +237,3 @@ async def _ingest(ctx: BatchContext, batch: BatchState, status: BatchStatus) -> 
     )
     for path in (*paths, Path(batch.input_path)):
         path.unlink(missing_ok=True)
-    return counts
