@@ -295,9 +295,9 @@ def run_command(options: RunOptions) -> int:
     if result.summary["rows"] or result.stop_reason != "batch-waiting":
         print_summary(result.summary, sys.stdout)
     print(f"report: {result.report_dir / 'index.html'}", file=sys.stderr)
-    if result.stop_reason == "batch-waiting":
+    if result.stop_reason == "batch-waiting":  # incomplete, as the contract says: exit 3
         _explain_waiting(result.run_id, result.prepared, options)
-        return EXIT_OK
+        return EXIT_INCOMPLETE
     if not result.complete:
         _explain_incomplete(result.run_id, result.stored, result.prepared, result.stop_reason)
         if options.baseline:
